@@ -1,0 +1,1 @@
+"""Channel adapters: one small class per platform, each on its own SDK."""

@@ -1,0 +1,48 @@
+"""The two narrow interfaces every platform adapter implements.
+
+A `Channel` is where citizens are (Telegram, X): it turns platform updates into domain events and
+sends `OutboundMessage`s. A `StaffConsole` is where staff work (Slack): it shows case cards and
+turns clicks into `StaffAction`s. Adapters know their SDK and the domain, and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from townhall.domain import Card, InboundEvent, OutboundMessage, StaffAction
+
+OnEvent = Callable[[InboundEvent], Awaitable[None]]
+OnAction = Callable[[StaffAction], Awaitable[None]]
+
+
+class Channel(Protocol):
+    name: str
+
+    async def start(self, on_event: OnEvent) -> None:
+        """Connect and start delivering citizens' events to `on_event`."""
+        ...
+
+    async def stop(self) -> None: ...
+
+    async def send(self, message: OutboundMessage) -> str:
+        """Deliver a message; return the platform's id for it. Raise `SendError` on failure."""
+        ...
+
+
+class StaffConsole(Protocol):
+    name: str
+
+    async def start(self, on_action: OnAction) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def post_card(self, card: Card) -> tuple[str, str]:
+        """Post a new card; return where it lives: (channel, message id)."""
+        ...
+
+    async def update_card(self, channel: str, ts: str, card: Card) -> None: ...
+
+    async def post_note(self, channel: str, ts: str, text: str) -> str:
+        """Post `text` in the card's thread; return the note's message id."""
+        ...

@@ -1,0 +1,108 @@
+"""Rendering neutral cards as Block Kit, and the reply modal.
+
+Pure functions: what Slack shows is decided here and nowhere else, so it can be tested without
+a network. Text from citizens is escaped, so that `<!channel>` or `<@U123>` in a citizen's message
+cannot ping anyone in the staff workspace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from townhall.domain import Card
+
+REPLY_MODAL = "case_reply_modal"
+REPLY_BLOCK = "reply"
+REPLY_INPUT = "text"
+
+# Block Kit limits: a section's text is at most 3000 characters, a field 2000, a header 150.
+SECTION_LIMIT = 3000
+FIELD_LIMIT = 2000
+HEADER_LIMIT = 150
+
+
+def escape(text: str) -> str:
+    """Escape Slack's control characters in mrkdwn (&, <, >)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def card_blocks(card: Card) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": _clip(card.title, HEADER_LIMIT)}},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": _clip(">" + escape(card.text), SECTION_LIMIT)},
+        },
+    ]
+    if card.fields:
+        blocks.append(
+            {
+                "type": "section",
+                "fields": [
+                    {"type": "mrkdwn", "text": _clip(f"*{f.label}*\n{f.value}", FIELD_LIMIT)}
+                    for f in card.fields[:10]
+                ],
+            }
+        )
+    for heading, body in card.sections:
+        text = f"*{heading}*\n{body}"
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, 3000)}})
+    if card.buttons:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "case_actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": button.action,
+                        "text": {"type": "plain_text", "text": button.label},
+                        "value": button.value,
+                        **({"style": "primary"} if button.action == "case_claim" else {}),
+                    }
+                    for button in card.buttons
+                ],
+            }
+        )
+    if card.footer:
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(card.footer)}]}
+        )
+    return blocks
+
+
+def card_fallback_text(card: Card) -> str:
+    """The plain text Slack shows in notifications and to screen readers."""
+    return _clip(f"{card.title}: {card.text}", 300)
+
+
+def reply_modal(case_id: int, reference: str = "") -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": REPLY_MODAL,
+        "private_metadata": str(case_id),
+        "title": {"type": "plain_text", "text": "Reply to citizen"},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": REPLY_BLOCK,
+                "label": {"type": "plain_text", "text": f"Your reply {reference}".strip()},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": REPLY_INPUT,
+                    "multiline": True,
+                    "max_length": 3000,
+                },
+                "hint": {
+                    "type": "plain_text",
+                    "text": "Sent to the citizen on the channel they wrote from.",
+                },
+            }
+        ],
+    }

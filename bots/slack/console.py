@@ -1,0 +1,247 @@
+"""The Slack staff console: case cards in a triage channel, and the staff's clicks back.
+
+Built on bolt's `AsyncApp` with small listener functions, as bolt apps are. Every listener acks
+first (Slack wants an answer within 3 seconds) and then hands a `StaffAction` to the callback
+given to `start`. Only configured staff may act: a bolt middleware refuses everyone else with an
+ephemeral message before any listener runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bots.base import OnAction
+from bots.slack.blocks import (
+    REPLY_BLOCK,
+    REPLY_INPUT,
+    REPLY_MODAL,
+    card_blocks,
+    card_fallback_text,
+    reply_modal,
+)
+from townhall.domain import Card, SendError, StaffAction
+
+log = logging.getLogger(__name__)
+
+REFUSAL = "Only the city's communications staff can act on cases. Ask an admin to add you."
+BUTTON_ACTIONS = {"case_claim": "claim", "case_resolve": "resolve"}
+# Slack errors that retrying cannot fix.
+PERMANENT_ERRORS = {
+    "channel_not_found", "not_in_channel", "is_archived", "msg_too_long", "no_text",
+    "invalid_blocks", "message_not_found", "cant_update_message", "invalid_auth",
+    "account_inactive", "token_revoked", "missing_scope", "not_authed",
+}
+
+
+def send_error(exc: Exception) -> SendError:
+    """Translate a slack_sdk failure into the outbox's terms."""
+    if isinstance(exc, SlackApiError):
+        status = exc.response.status_code
+        if status == 429:
+            retry_after = float(exc.response.headers.get("Retry-After", "1") or 1)
+            return SendError("slack rate limited", retry_after=retry_after)
+        error = str(exc.response.get("error", "")) if exc.response.data else ""
+        return SendError(f"slack {status} {error}", permanent=error in PERMANENT_ERRORS)
+    return SendError(f"slack request failed: {exc}")
+
+
+class SlackConsole:
+    name = "slack"
+
+    def __init__(
+        self,
+        *,
+        bot_token: str,
+        triage_channel: str,
+        staff: list[str],
+        api_url: str = "https://slack.com/api/",
+        signing_secret: str | None = None,
+        app_token: str | None = None,
+    ):
+        self.triage_channel = triage_channel
+        self.app_token = app_token
+        self._staff_entries = list(staff)
+        self._staff: set[str] = {s for s in staff if not s.startswith("S")}
+        self.client = AsyncWebClient(token=bot_token, base_url=api_url)
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=signing_secret or "",
+            request_verification_enabled=app_token is None,
+            ssl_check_enabled=False,
+        )
+        self._on_action: OnAction | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        self._register()
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self, on_action: OnAction) -> None:
+        self._on_action = on_action
+        await self.refresh_staff()
+        if not self._staff:
+            log.warning("TOWNHALL_SLACK__STAFF is empty: nobody can act on cases in Slack")
+        if self.app_token:
+            self._socket = AsyncSocketModeHandler(self.app, self.app_token)
+            await self._socket.connect_async()
+            log.info("slack: socket mode connected")
+        else:
+            log.info("slack: HTTP mode, events arrive at /slack/events")
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+
+    async def refresh_staff(self) -> None:
+        """Expand user groups (ids starting with S) into their members."""
+        members = {s for s in self._staff_entries if not s.startswith("S")}
+        for group in (s for s in self._staff_entries if s.startswith("S")):
+            try:
+                response = await self.client.usergroups_users_list(usergroup=group)
+                members.update(response.get("users", []))
+            except (SlackApiError, SlackRequestError) as exc:
+                log.warning("slack: cannot read user group %s: %s", group, exc)
+        self._staff = members
+
+    def is_staff(self, user_id: str | None) -> bool:
+        return bool(user_id) and user_id in self._staff
+
+    async def dispatch(self, request: AsyncBoltRequest) -> BoltResponse:
+        """HTTP mode: one signed request from Slack, answered by bolt."""
+        return await self.app.async_dispatch(request)
+
+    # --- console operations (called by the outbox) ------------------------------------------
+
+    async def post_card(self, card: Card) -> tuple[str, str]:
+        try:
+            response = await self.client.chat_postMessage(
+                channel=self.triage_channel, text=card_fallback_text(card), blocks=card_blocks(card)
+            )
+        except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:
+            raise send_error(exc) from exc
+        return str(response["channel"]), str(response["ts"])
+
+    async def update_card(self, channel: str, ts: str, card: Card) -> None:
+        try:
+            await self.client.chat_update(
+                channel=channel, ts=ts, text=card_fallback_text(card), blocks=card_blocks(card)
+            )
+        except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:
+            raise send_error(exc) from exc
+
+    async def post_note(self, channel: str, ts: str, text: str) -> str:
+        try:
+            response = await self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text)
+        except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:
+            raise send_error(exc) from exc
+        return str(response["ts"])
+
+    # --- listeners ----------------------------------------------------------------------------
+
+    def _register(self) -> None:
+        app = self.app
+        app.middleware(self._staff_only)
+        app.action("case_claim")(self._on_button)
+        app.action("case_resolve")(self._on_button)
+        app.action("case_reply")(self._on_reply_button)
+        app.view(REPLY_MODAL)(self._on_reply_submitted)
+        app.event("message")(self._on_message)
+        app.command("/townhall")(self._on_command)
+
+    async def _staff_only(self, body: dict, context: Any, ack: Any, client: Any, next: Any) -> None:
+        interactive = body.get("type") in ("block_actions", "view_submission") or "command" in body
+        if not interactive or self.is_staff(context.user_id):
+            await next()
+            return
+        await ack()
+        channel = context.channel_id or self.triage_channel
+        log.info("slack: refused %s from non-staff user %s", body.get("type"), context.user_id)
+        try:
+            await client.chat_postEphemeral(channel=channel, user=context.user_id, text=REFUSAL)
+        except SlackApiError as exc:
+            log.warning("slack: could not post refusal: %s", exc)
+
+    async def _act(self, action: StaffAction, client: AsyncWebClient, channel: str | None) -> None:
+        """Run an action; show its failure to the staff member who tried it."""
+        assert self._on_action is not None
+        try:
+            await self._on_action(action)
+        except Exception as exc:
+            log.info("slack: %s on case %s failed: %s", action.kind, action.case_id, exc)
+            await client.chat_postEphemeral(
+                channel=channel or self.triage_channel, user=action.staff_id, text=str(exc)
+            )
+
+    async def _on_button(self, ack: Any, body: dict, action: dict, client: AsyncWebClient) -> None:
+        await ack()
+        staff_action = StaffAction(
+            kind=BUTTON_ACTIONS[action["action_id"]],
+            staff_id=body["user"]["id"],
+            key=f"slack-action:{body.get('trigger_id', '')}",
+            case_id=int(action["value"]),
+        )
+        await self._act(staff_action, client, (body.get("channel") or {}).get("id"))
+
+    async def _on_reply_button(
+        self, ack: Any, body: dict, action: dict, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        modal = reply_modal(int(action["value"]))
+        await client.views_open(trigger_id=body["trigger_id"], view=modal)
+
+    async def _on_reply_submitted(self, ack: Any, body: dict, view: dict) -> None:
+        text = view["state"]["values"][REPLY_BLOCK][REPLY_INPUT].get("value") or ""
+        action = StaffAction(
+            kind="reply",
+            staff_id=body["user"]["id"],
+            key=f"slack-view:{view['id']}",
+            case_id=int(view["private_metadata"]),
+            text=text,
+        )
+        assert self._on_action is not None
+        try:
+            await self._on_action(action)
+        except Exception as exc:
+            await ack(response_action="errors", errors={REPLY_BLOCK: str(exc)[:150]})
+            return
+        await ack()
+
+    async def _on_message(self, event: dict) -> None:
+        """A staff reply in a card's thread goes to the citizen, like the Reply button."""
+        thread_ts = event.get("thread_ts")
+        if (
+            not thread_ts
+            or thread_ts == event.get("ts")
+            or event.get("subtype")
+            or event.get("bot_id")
+            or event.get("channel") != self.triage_channel
+            or not self.is_staff(event.get("user"))
+        ):
+            return
+        await self._act(
+            StaffAction(
+                kind="thread_reply",
+                staff_id=event["user"],
+                key=f"slack-message:{event['channel']}:{event['ts']}",
+                text=event.get("text", ""),
+                card_channel=event["channel"],
+                card_ts=thread_ts,
+            ),
+            self.client,
+            event["channel"],
+        )
+
+    async def _on_command(self, ack: Any, command: dict) -> None:
+        await ack(
+            "Townhall: cases arrive as cards in <#"
+            + self.triage_channel
+            + ">. Claim, Reply or Resolve them there, or reply in a card's thread."
+        )

@@ -1,0 +1,252 @@
+"""Telegram, on python-telegram-bot: long polling or a webhook, and sending replies.
+
+`to_inbound` is a pure function from a PTB `Update` to a domain event; the channel class only
+wires PTB's handlers to it and translates PTB errors into `SendError` for the outbox. In webhook
+mode our own web server receives the POST (one server for every platform) and hands it to
+`process_webhook`, which answers with an HTTP status so Telegram redelivers what failed.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import warnings
+from datetime import timedelta
+
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import MessageLimit
+from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bots.base import OnEvent
+from townhall.domain import (
+    Address,
+    ButtonPress,
+    InboundEvent,
+    InboundMessage,
+    OutboundMessage,
+    Sender,
+    SendError,
+)
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+
+def _sender(user) -> Sender:
+    name = " ".join(part for part in (user.first_name, user.last_name) if part)
+    return Sender(str(user.id), name, user.language_code)
+
+
+def _button_press(query: CallbackQuery) -> ButtonPress | None:
+    message = query.message
+    if message is None or not query.data:
+        return None
+    action, _, value = query.data.partition(":")
+    return ButtonPress(
+        channel=CHANNEL,
+        external_id=f"callback:{query.id}",
+        address=Address(CHANNEL, str(message.chat.id)),
+        sender=_sender(query.from_user),
+        action=action,
+        value=value,
+        sent_at=message.date,
+    )
+
+
+def to_inbound(update: Update) -> InboundEvent | None:
+    """The domain event for a Telegram update, or None for updates we do not handle."""
+    if update.callback_query is not None:
+        return _button_press(update.callback_query)
+    message = update.message
+    if message is None or message.from_user is None or message.from_user.is_bot:
+        return None
+    text = message.text or message.caption or ""
+    if not text.strip():
+        return None
+    command, args = None, text
+    entities = message.entities or ()
+    if entities and entities[0].type == MessageEntity.BOT_COMMAND and entities[0].offset == 0:
+        word = text[: entities[0].length]
+        command = word[1:].split("@", 1)[0].lower()
+        args = text[entities[0].length :].strip()
+    thread = str(message.message_thread_id) if message.is_topic_message else None
+    return InboundMessage(
+        channel=CHANNEL,
+        external_id=f"{message.chat.id}:{message.message_id}",
+        address=Address(CHANNEL, str(message.chat.id), thread, str(message.message_id)),
+        sender=_sender(message.from_user),
+        text=text,
+        sent_at=message.date,
+        command=command,
+        args=args if command else "",
+        is_private=message.chat.type == "private",
+    )
+
+
+def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """Cut a long text into messages Telegram accepts, at paragraph or line breaks if possible."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = max(text.rfind("\n\n", 0, limit), text.rfind("\n", 0, limit))
+        if cut <= 0:
+            cut = text.rfind(" ", 0, limit)
+        if cut <= 0:
+            cut = limit
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    parts.append(text)
+    return parts
+
+
+def send_error(exc: TelegramError) -> SendError:
+    if isinstance(exc, RetryAfter):
+        with warnings.catch_warnings():  # PTB warns about the int/timedelta change
+            warnings.simplefilter("ignore", PTBDeprecationWarning)
+            retry_after = exc.retry_after
+        seconds = (
+            retry_after.total_seconds()
+            if isinstance(retry_after, timedelta)
+            else float(retry_after)
+        )
+        return SendError(str(exc), retry_after=seconds)
+    permanent = isinstance(exc, Forbidden | InvalidToken) or (
+        isinstance(exc, BadRequest) and "retry" not in exc.message.lower()
+    )
+    return SendError(f"telegram: {exc.message}", permanent=permanent)
+
+
+class TelegramChannel:
+    name = CHANNEL
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        api_url: str = "https://api.telegram.org/bot",
+        file_url: str = "https://api.telegram.org/file/bot",
+        webhook_url: str = "",
+        webhook_secret: str | None = None,
+        poll_timeout: int = 30,
+    ):
+        self.webhook_url = webhook_url
+        self.webhook_secret = webhook_secret
+        self.poll_timeout = poll_timeout
+        builder = (
+            ApplicationBuilder()
+            .token(token)
+            .base_url(api_url)
+            .base_file_url(file_url)
+            .job_queue(None)  # one APScheduler for the whole bot, not one per channel
+        )
+        if webhook_url:
+            builder = builder.updater(None)
+        self.application: Application = builder.build()
+        self.application.add_handler(
+            MessageHandler(filters.TEXT | filters.CAPTION | filters.COMMAND, self._on_update)
+        )
+        self.application.add_handler(CallbackQueryHandler(self._on_update))
+        self.application.add_error_handler(self._on_error)
+        self._on_event: OnEvent | None = None
+
+    async def start(self, on_event: OnEvent) -> None:
+        self._on_event = on_event
+        app = self.application
+        await app.initialize()
+        await app.start()
+        if self.webhook_url:
+            await app.bot.set_webhook(
+                self.webhook_url,
+                secret_token=self.webhook_secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            log.info("telegram: webhook mode at %s", self.webhook_url)
+        else:
+            await app.bot.delete_webhook()
+            assert app.updater is not None
+            await app.updater.start_polling(
+                timeout=self.poll_timeout, poll_interval=0, allowed_updates=ALLOWED_UPDATES
+            )
+            log.info("telegram: long polling as @%s", app.bot.username)
+
+    async def stop(self) -> None:
+        app = self.application
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+
+    async def process_webhook(self, secret: str | None, body: bytes) -> int:
+        """Handle one webhook POST; the HTTP status to answer with.
+
+        Errors while handling propagate, so the web server answers 5xx and Telegram retries.
+        """
+        expected = self.webhook_secret or ""
+        if expected and not hmac.compare_digest((secret or "").encode(), expected.encode()):
+            return 403
+        try:
+            data = json.loads(body)
+            update = Update.de_json(data, self.application.bot)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            log.warning("telegram: rejected a malformed webhook update: %s", exc)
+            return 400
+        await self._dispatch(update)
+        return 200
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._dispatch(update)
+
+    async def _dispatch(self, update: Update) -> None:
+        event = to_inbound(update)
+        if update.callback_query is not None:
+            try:
+                await update.callback_query.answer()  # stops the button's spinner
+            except TelegramError as exc:
+                log.debug("telegram: could not answer callback: %s", exc)
+        if event is not None and self._on_event is not None:
+            await self._on_event(event)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram: handling an update failed", exc_info=context.error)
+
+    async def send(self, message: OutboundMessage) -> str:
+        address = message.address
+        markup = None
+        if message.buttons:
+            markup = InlineKeyboardMarkup(
+                [[InlineKeyboardButton(b.label, callback_data=f"{b.action}:{b.value}")]
+                 for b in message.buttons]
+            )
+        parts = split_text(message.text)
+        sent_ids = []
+        try:
+            for index, part in enumerate(parts):
+                last = index == len(parts) - 1
+                sent = await self.application.bot.send_message(
+                    chat_id=address.chat_id,
+                    text=part,
+                    message_thread_id=int(address.thread_id) if address.thread_id else None,
+                    reply_markup=markup if last else None,
+                )
+                sent_ids.append(str(sent.message_id))
+        except TelegramError as exc:
+            raise send_error(exc) from exc
+        return sent_ids[-1]

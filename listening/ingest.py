@@ -1,0 +1,253 @@
+"""The single entry for everything citizens send: store once, classify, respond, record the reply.
+
+Every adapter hands its events to `Ingestor.__call__`. The first step stores the event under its
+(channel, external id); a platform that delivers the same update again is stopped right there, so
+it is answered once. The reply is recorded in the outbox in the same transaction that marks the
+message handled: after a crash a message is either handled with its reply queued, or not handled
+and picked up again by `recover()`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from classifiers.pipeline import Pipeline
+from listening.models import Citizen, Conversation, Message
+from listening.outbox import Outbox, enqueue
+from responders.chain import OpenCase, ResponderChain, Turn
+from responders.models import Case
+from responders.texts import pick_language
+from townhall.domain import (
+    ButtonPress,
+    Classification,
+    InboundEvent,
+    InboundMessage,
+    OutboundMessage,
+    event_from_dict,
+    event_to_dict,
+    utcnow,
+)
+from townhall.privacy import Pseudonymizer
+
+log = logging.getLogger(__name__)
+
+# Longer texts are stored whole but classified on their beginning: a model reads ~128 tokens.
+CLASSIFY_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Stored:
+    message_id: int
+    citizen_id: int
+    conversation_id: int
+    citizen_language: str | None
+    open_case: OpenCase | None
+    duplicate: bool
+
+
+def _text_of(event: InboundEvent) -> str:
+    if isinstance(event, ButtonPress):
+        return f"[button] {event.action}:{event.value}"
+    return event.text
+
+
+def _find_message(session: Session, event: InboundEvent) -> Message | None:
+    return session.exec(
+        select(Message).where(
+            Message.channel == event.channel, Message.external_id == event.external_id
+        )
+    ).first()
+
+
+def store_event(session: Session, event: InboundEvent, pseudonym: str) -> Stored:
+    """Insert the event with its citizen and conversation; report a duplicate instead of failing."""
+    existing = _find_message(session, event)
+    if existing is not None:
+        assert existing.id is not None
+        return Stored(existing.id, existing.citizen_id, existing.conversation_id, None, None, True)
+
+    now = utcnow()
+    citizen = session.exec(select(Citizen).where(Citizen.pseudonym == pseudonym)).first()
+    if citizen is None:
+        citizen = Citizen(channel=event.channel, pseudonym=pseudonym)
+    citizen.display_name = event.sender.display_name or citizen.display_name
+    citizen.last_seen_at = now
+    session.add(citizen)
+    session.flush()
+    assert citizen.id is not None
+
+    address = event.address
+    chat_key = f"{address.channel}:{address.chat_id}:{address.thread_id or ''}"
+    conversation = session.exec(
+        select(Conversation).where(
+            Conversation.citizen_id == citizen.id, Conversation.chat_key == chat_key
+        )
+    ).first()
+    if conversation is None:
+        conversation = Conversation(
+            citizen_id=citizen.id, channel=event.channel, chat_key=chat_key,
+            address=address.as_dict(),
+        )
+    conversation.last_message_at = now
+    session.add(conversation)
+    session.flush()
+    assert conversation.id is not None
+
+    message = Message(
+        channel=event.channel,
+        external_id=event.external_id,
+        citizen_id=citizen.id,
+        conversation_id=conversation.id,
+        kind="button" if isinstance(event, ButtonPress) else "message",
+        text=_text_of(event),
+        event=event_to_dict(event),
+        sent_at=event.sent_at,
+    )
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:  # the same update raced in through another task or replica
+        session.rollback()
+        if _find_message(session, event) is None:
+            raise
+        return store_event(session, event, pseudonym)
+    assert message.id is not None
+
+    case = session.exec(
+        select(Case)
+        .where(Case.citizen_id == citizen.id, Case.status != "resolved")
+        .order_by(col(Case.id).desc())
+    ).first()
+    open_case = OpenCase(case.id, case.reference or "") if case and case.id else None
+    return Stored(message.id, citizen.id, conversation.id, citizen.language, open_case, False)
+
+
+def finish_message(
+    session: Session,
+    message_id: int,
+    classification: Classification,
+    responder: str | None,
+    reply: OutboundMessage | None,
+) -> None:
+    """Mark a message handled and queue its reply, in one transaction."""
+    message = session.get(Message, message_id)
+    if message is None or message.handled_at is not None:
+        return
+    message.language = classification.language
+    message.classification = {
+        "language": classification.language,
+        "language_score": round(classification.language_score, 4),
+        "labels": classification.labels,
+        "scores": classification.scores,
+    }
+    message.responder = responder
+    message.handled_at = utcnow()
+    session.add(message)
+    if reply is not None:
+        enqueue(
+            session, key=f"reply:{message_id}", kind="message",
+            stream=f"{reply.address.channel}:{reply.address.chat_id}", payload=reply.as_dict(),
+        )
+
+
+def unhandled_messages(session: Session, older_than: timedelta) -> list[tuple[int, dict]]:
+    cutoff = utcnow() - older_than
+    rows = session.exec(
+        select(Message.id, Message.event)
+        .where(col(Message.handled_at).is_(None), Message.received_at <= cutoff)
+        .order_by(col(Message.id))
+        .limit(500)
+    ).all()
+    return [(int(message_id), dict(event)) for message_id, event in rows]
+
+
+class Ingestor:
+    def __init__(
+        self,
+        *,
+        db,
+        pipeline: Pipeline,
+        chain: ResponderChain,
+        outbox: Outbox,
+        pseudonymize: Pseudonymizer,
+        default_language: str = "en",
+    ):
+        self.db = db
+        self.pipeline = pipeline
+        self.chain = chain
+        self.outbox = outbox
+        self.pseudonymize = pseudonymize
+        self.default_language = default_language
+
+    async def __call__(self, event: InboundEvent) -> bool:
+        """Handle one inbound event. Returns False when it was a duplicate delivery."""
+        pseudonym = self.pseudonymize(event.channel, event.sender.user_id)
+        stored = await self.db.run(store_event, event, pseudonym)
+        if stored.duplicate:
+            log.info("duplicate %s event %s ignored", event.channel, event.external_id)
+            return False
+        await self._respond(event, stored)
+        return True
+
+    async def _respond(self, event: InboundEvent, stored: Stored) -> None:
+        classification = Classification()
+        if isinstance(event, InboundMessage) and event.command is None:
+            classification = await self.pipeline.classify(event.text[:CLASSIFY_CHARS])
+        language = pick_language(
+            stored.citizen_language,
+            classification.language if classification.language_score >= 0.5 else None,
+            event.sender.language_code,
+            default=self.default_language,
+        )
+        turn = Turn(
+            event=event,
+            message_id=stored.message_id,
+            citizen_id=stored.citizen_id,
+            conversation_id=stored.conversation_id,
+            language=language,
+            classification=classification,
+            open_case=stored.open_case,
+        )
+        reply = await self.chain.respond(turn)
+        outbound = (
+            OutboundMessage(event.address, reply.text, reply.buttons) if reply is not None else None
+        )
+        await self.db.run(
+            finish_message, stored.message_id, classification,
+            reply.responder if reply else None, outbound,
+        )
+        self.outbox.wake()
+
+    async def recover(self, older_than: timedelta = timedelta(seconds=30)) -> int:
+        """Handle messages that were stored but never handled (the process died mid-way)."""
+        pending = await self.db.run(unhandled_messages, older_than)
+        for message_id, data in pending:
+            event = event_from_dict(data)
+            stored = await self.db.run(
+                store_event, event, self.pseudonymize(event.channel, event.sender.user_id)
+            )
+            open_case = await self.db.run(_open_case_for, stored.citizen_id, message_id)
+            await self._respond(
+                event,
+                Stored(message_id, stored.citizen_id, stored.conversation_id, None, open_case,
+                       False),
+            )
+        if pending:
+            log.warning("recovered %d unhandled message(s)", len(pending))
+        return len(pending)
+
+
+def _open_case_for(session: Session, citizen_id: int, message_id: int) -> OpenCase | None:
+    """The citizen's open case, unless it was opened by this very message."""
+    case = session.exec(
+        select(Case)
+        .where(Case.citizen_id == citizen_id, Case.status != "resolved")
+        .where(Case.opened_by_message_id != message_id)
+        .order_by(col(Case.id).desc())
+    ).first()
+    return OpenCase(case.id, case.reference or "") if case and case.id else None

@@ -1,0 +1,56 @@
+"""Tables for cases: what staff work on, and the full record of what happened to each."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text
+from sqlmodel import Field, SQLModel
+
+from townhall.domain import CaseStatus, utcnow
+
+
+class Case(SQLModel, table=True):
+    """A citizen's question that needs a person.
+
+    `address` is the citizen's return address: a staff reply goes there, on the channel the
+    citizen used. `card_channel`/`card_ts` locate the staff card in the console, so that the card
+    can be updated in place and thread replies can be matched back to the case.
+    """
+
+    __tablename__ = "cases"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str | None = Field(default=None, max_length=32, unique=True)
+    citizen_id: int = Field(foreign_key="citizens.id", index=True)
+    conversation_id: int = Field(foreign_key="conversations.id")
+    opened_by_message_id: int = Field(unique=True)
+    channel: str = Field(max_length=32)
+    address: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=CaseStatus.NEW.value, max_length=16, index=True)
+    assignee: str | None = Field(default=None, max_length=64)
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    language: str | None = Field(default=None, max_length=8)
+    suggestions: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    card_channel: str | None = Field(default=None, max_length=32)
+    card_ts: str | None = Field(default=None, max_length=32, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+
+
+class CaseEvent(SQLModel, table=True):
+    """Every action on a case: who did what, when. Never updated, only appended."""
+
+    __tablename__ = "case_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    actor: str = Field(max_length=64)
+    kind: str = Field(max_length=32)
+    text: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)

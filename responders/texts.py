@@ -1,0 +1,98 @@
+"""What the bot says to citizens, in every language we answer in.
+
+Kept in one table so that a new language is one column to fill in, and so that no responder
+hard-codes English.
+"""
+
+from __future__ import annotations
+
+LANGUAGES = ("en", "es", "fr")
+
+TEXTS: dict[str, dict[str, str]] = {
+    "welcome": {
+        "en": "Hello! This is {city}'s official assistant. Ask me a question about city services "
+        "or tell us about a problem, and we'll answer here. /status shows your open cases.",
+        "es": "¡Hola! Soy el asistente oficial de {city}. Pregúnteme sobre los servicios "
+        "municipales o cuéntenos un problema, y le responderemos aquí. /status muestra sus casos.",
+        "fr": "Bonjour ! Je suis l'assistant officiel de {city}. Posez-moi une question sur les "
+        "services municipaux ou signalez un problème : nous répondrons ici. /status affiche vos "
+        "dossiers.",
+    },
+    "help": {
+        "en": "Write your question in your own words: I answer common questions right away and "
+        "pass everything else to the city's staff, who reply here.\n"
+        "/status - your open cases\n/status REF - one case\n/help - this message",
+        "es": "Escriba su pregunta con sus palabras: respondo al instante las preguntas comunes y "
+        "paso lo demás al personal municipal, que responde aquí.\n"
+        "/status - sus casos abiertos\n/status REF - un caso\n/help - este mensaje",
+        "fr": "Écrivez votre question avec vos mots : je réponds tout de suite aux questions "
+        "courantes et je transmets le reste au personnel de la ville, qui répond ici.\n"
+        "/status - vos dossiers ouverts\n/status REF - un dossier\n/help - ce message",
+    },
+    "case_opened": {
+        "en": "Thanks, we've passed this to our team. Your case number is {ref}; "
+        "we'll reply here. Send /status {ref} any time to check on it.",
+        "es": "Gracias, lo hemos pasado a nuestro equipo. Su número de caso es {ref}; "
+        "le responderemos aquí. Envíe /status {ref} para consultarlo.",
+        "fr": "Merci, nous avons transmis votre message à notre équipe. Votre numéro de dossier "
+        "est {ref} ; nous répondrons ici. Envoyez /status {ref} pour le suivre.",
+    },
+    "added_to_case": {
+        "en": "Thanks, I've added this to your case {ref}. Our team will reply here.",
+        "es": "Gracias, lo he añadido a su caso {ref}. Nuestro equipo le responderá aquí.",
+        "fr": "Merci, je l'ai ajouté à votre dossier {ref}. Notre équipe vous répondra ici.",
+    },
+    "staff_reply": {
+        "en": "Reply from {city} about your case {ref}:\n\n{text}",
+        "es": "Respuesta de {city} sobre su caso {ref}:\n\n{text}",
+        "fr": "Réponse de {city} concernant votre dossier {ref} :\n\n{text}",
+    },
+    "case_claimed": {
+        "en": "A member of our team is now working on your case {ref}.",
+        "es": "Una persona de nuestro equipo ya está trabajando en su caso {ref}.",
+        "fr": "Un membre de notre équipe s'occupe maintenant de votre dossier {ref}.",
+    },
+    "case_resolved": {
+        "en": "Your case {ref} has been resolved. If you need anything else, just write here.",
+        "es": "Su caso {ref} se ha resuelto. Si necesita algo más, escriba aquí.",
+        "fr": "Votre dossier {ref} est résolu. Pour toute autre demande, écrivez-nous ici.",
+    },
+    "status_none": {
+        "en": "You have no open cases.",
+        "es": "No tiene casos abiertos.",
+        "fr": "Vous n'avez aucun dossier ouvert.",
+    },
+    "status_unknown": {
+        "en": "I can't find a case {ref} of yours. /status lists your open cases.",
+        "es": "No encuentro ningún caso {ref} suyo. /status muestra sus casos abiertos.",
+        "fr": "Je ne trouve aucun dossier {ref} à votre nom. /status liste vos dossiers.",
+    },
+    "status_line": {
+        "en": "{ref}: {status} (opened {opened}) - {summary}",
+        "es": "{ref}: {status} (abierto el {opened}) - {summary}",
+        "fr": "{ref} : {status} (ouvert le {opened}) - {summary}",
+    },
+    "status_new": {"en": "received", "es": "recibido", "fr": "reçu"},
+    "status_claimed": {"en": "being handled", "es": "en curso", "fr": "en cours"},
+    "status_answered": {"en": "answered", "es": "respondido", "fr": "répondu"},
+    "status_resolved": {"en": "resolved", "es": "resuelto", "fr": "résolu"},
+    "only_in_default": {
+        "en": "(This answer is only available in English.)",
+        "es": "(Esta respuesta solo está disponible en inglés.)",
+        "fr": "(Cette réponse n'est disponible qu'en anglais.)",
+    },
+}
+
+
+def say(key: str, language: str, **values: object) -> str:
+    """The text `key` in `language` (English when we don't have it), filled with `values`."""
+    variants = TEXTS[key]
+    return variants.get(language, variants["en"]).format(**values)
+
+
+def pick_language(*candidates: str | None, default: str = "en") -> str:
+    """The first candidate we can answer in: the citizen's choice, then what they wrote in."""
+    for candidate in candidates:
+        if candidate and candidate.split("-")[0] in LANGUAGES:
+            return candidate.split("-")[0]
+    return default

@@ -1,0 +1,69 @@
+"""Between the case service and the staff console: cards out, staff actions in.
+
+Outbox items of kind `card` and `note` are delivered here: the card is rendered from the case as
+it is *now*, so a burst of changes ends with one accurate card. Staff actions from the console
+come back here and become case operations.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bots.base import StaffConsole
+from responders.cards import case_card
+from responders.cases import CaseError, CaseService
+from townhall.domain import SendError, StaffAction
+
+log = logging.getLogger(__name__)
+
+
+class Triage:
+    def __init__(self, cases: CaseService, console: StaffConsole):
+        self.cases = cases
+        self.console = console
+
+    async def deliver_card(self, payload: dict[str, Any]) -> str:
+        view = await self.cases.view(int(payload["case_id"]))
+        card = case_card(view)
+        case = view.case
+        if case.card_channel and case.card_ts:
+            await self.console.update_card(case.card_channel, case.card_ts, card)
+            return case.card_ts
+        assert case.id is not None
+        channel, ts = await self.console.post_card(card)
+        await self.cases.set_card(case.id, channel, ts)
+        return ts
+
+    async def deliver_note(self, payload: dict[str, Any]) -> str:
+        view = await self.cases.view(int(payload["case_id"]), history=0)
+        case = view.case
+        if not (case.card_channel and case.card_ts):
+            raise SendError(f"case {case.id} has no card yet")
+        author = "Citizen" if payload.get("author") == "citizen" else "Note"
+        return await self.console.post_note(
+            case.card_channel, case.card_ts, f"*{author}:* {payload['text']}"
+        )
+
+    async def handle(self, action: StaffAction) -> None:
+        """Carry out a staff action. Raises `CaseError` with a message for the staff member."""
+        if action.kind == "thread_reply":
+            case = await self.cases.find_by_card(action.card_channel or "", action.card_ts or "")
+            if case is None or case.id is None:
+                return  # a thread that is not a case card: staff chatting among themselves
+            await self.cases.reply(
+                case.id, action.staff_id, action.text, idempotency_key=action.key
+            )
+            return
+        if action.case_id is None:
+            raise CaseError("This action does not name a case.")
+        if action.kind == "claim":
+            await self.cases.claim(action.case_id, action.staff_id)
+        elif action.kind == "reply":
+            await self.cases.reply(
+                action.case_id, action.staff_id, action.text, idempotency_key=action.key
+            )
+        elif action.kind == "resolve":
+            await self.cases.resolve(action.case_id, action.staff_id)
+        else:
+            raise CaseError(f"Unknown action {action.kind!r}.")

@@ -1,0 +1,137 @@
+"""The `townhall` command: run the bot, run the demo, manage the database."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from townhall.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic migrations).")
+app.add_typer(db_app, name="db")
+
+console = Console(stderr=True)
+log = logging.getLogger("townhall")
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(name)s: %(message)s",
+        handlers=[RichHandler(console=console, show_path=False, rich_tracebacks=True)],
+        force=True,
+    )
+    for noisy in ("httpx", "apscheduler", "telegram.ext", "slack_bolt", "slack_sdk"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _load_settings() -> Settings:
+    try:
+        return Settings.load()
+    except Exception as exc:  # pydantic's message names the bad key and value
+        console.print(f"[red]Invalid settings:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def run(
+    log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
+) -> None:
+    """Run the bot against the real platforms, with the configured settings."""
+    _setup_logging(log_level)
+    settings = _load_settings()
+    if not settings.telegram.enabled:
+        console.print(
+            "[red]No citizen channel is configured.[/red] Set TOWNHALL_TELEGRAM__TOKEN "
+            "(and for staff: TOWNHALL_SLACK__BOT_TOKEN, TOWNHALL_SLACK__TRIAGE_CHANNEL, "
+            "TOWNHALL_SLACK__STAFF, and TOWNHALL_SLACK__APP_TOKEN or "
+            "TOWNHALL_SLACK__SIGNING_SECRET). See README.md."
+        )
+        raise typer.Exit(2)
+    asyncio.run(_serve(settings))
+
+
+async def _serve(settings: Settings) -> None:
+    from townhall.app import Models, Townhall
+    from townhall.db import Database, SchemaOutOfDate
+
+    database = Database(settings.database_url)
+    try:
+        database.ensure_schema()
+    except SchemaOutOfDate as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    finally:
+        database.close()
+    with console.status("Loading models…"):
+        models = await asyncio.to_thread(Models.load)
+    bot = Townhall(settings, models)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await bot.start()
+    log.info("Townhall is running. Ctrl+C stops it.")
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping…")
+        await bot.stop()
+
+
+@app.command()
+def demo(
+    keep_running: Annotated[
+        bool, typer.Option("--keep-running", help="Stay up after the script, until Ctrl+C.")
+    ] = False,
+    database_url: Annotated[
+        str, typer.Option(help="Where the demo keeps its data (recreated at each run).")
+    ] = "sqlite:///var/demo.db",
+) -> None:
+    """Run the whole bot against local fakes of Telegram and Slack, with a scripted story."""
+    from townhall.demo import run_demo
+
+    _setup_logging("warning")
+    code = asyncio.run(run_demo(database_url=database_url, keep_running=keep_running))
+    raise typer.Exit(code)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Create or migrate the schema to the latest revision."""
+    from townhall.db import Database
+
+    settings = _load_settings()
+    database = Database(settings.database_url)
+    database.upgrade(revision)
+    console.print(f"[green]Database at {revision}[/green]: {database.engine.url!r}")
+    database.close()
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision of the configured database."""
+    from townhall.db import Database, head_revision
+
+    database = Database(_load_settings().database_url)
+    current = database.current_revision()
+    typer.echo(f"current: {current or 'empty'}  head: {head_revision()}")
+    database.close()
+
+
+def main() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

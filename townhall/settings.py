@@ -1,0 +1,138 @@
+"""Settings: `config/townhall.toml`, overridden by `TOWNHALL_*` environment variables.
+
+Nested keys use `__` (`TOWNHALL_SLACK__BOT_TOKEN`). Secrets are `SecretStr` and come only from the
+environment: a channel with no credentials is simply disabled. There is no module-level instance;
+`Settings.load()` builds one and the composition root passes it down.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG = Path("config/townhall.toml")
+
+
+class HttpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+class TelegramSettings(BaseModel):
+    token: SecretStr | None = None
+    api_url: str = "https://api.telegram.org/bot"
+    file_url: str = "https://api.telegram.org/file/bot"
+    webhook_url: str = ""
+    webhook_secret: SecretStr | None = None
+    poll_timeout: int = 30
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token and self.token.get_secret_value())
+
+
+class SlackSettings(BaseModel):
+    bot_token: SecretStr | None = None
+    app_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    api_url: str = "https://slack.com/api/"
+    triage_channel: str = ""
+    staff: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    mode: Literal["auto", "socket", "http"] = "auto"
+
+    @field_validator("staff", mode="before")
+    @classmethod
+    def _split_staff(cls, value: object) -> object:
+        """Accept `U1,U2` from an env var as well as a TOML list."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.bot_token and (self.app_token or self.signing_secret))
+
+    @property
+    def socket_mode(self) -> bool:
+        if self.mode == "auto":
+            return self.app_token is not None
+        return self.mode == "socket"
+
+
+class FaqSettings(BaseModel):
+    path: Path = Path("config/faq.yaml")
+    threshold: float = 0.62
+    margin: float = 0.03
+
+
+class OutboxSettings(BaseModel):
+    max_attempts: int = 8
+    base_delay: float = 1.0
+    max_delay: float = 300.0
+    concurrency: int = 8
+    poll_interval: float = 1.0
+
+
+class ClassifierSettings(BaseModel):
+    encoder: Literal["minilm"] = "minilm"
+    batch_size: int = 32
+
+
+class CaseSettings(BaseModel):
+    reference_prefix: str = "TH"
+
+
+class SecuritySettings(BaseModel):
+    pseudonym_key: SecretStr | None = None
+
+
+class Settings(BaseSettings):
+    """Everything Townhall can be told. Build with `Settings.load()`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TOWNHALL_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        toml_file=DEFAULT_CONFIG,
+    )
+
+    database_url: str = "sqlite:///var/townhall.db"
+    data_dir: Path = Path("var")
+    city_name: str = "the City"
+    default_language: str = "en"
+    http: HttpSettings = HttpSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    slack: SlackSettings = SlackSettings()
+    faq: FaqSettings = FaqSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    classifiers: ClassifierSettings = ClassifierSettings()
+    cases: CaseSettings = CaseSettings()
+    security: SecuritySettings = SecuritySettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get("TOWNHALL_CONFIG", DEFAULT_CONFIG))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_path))
+
+    @classmethod
+    def load(cls, **overrides: object) -> Settings:
+        """Settings from the TOML file and the environment; keyword overrides win (tests, demo)."""
+        return cls(**overrides)
+

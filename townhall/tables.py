@@ -1,0 +1,10 @@
+"""Every table of the project in one metadata, for Alembic and for tests that build schemas."""
+
+from sqlmodel import SQLModel
+
+import listening.models
+import responders.models
+
+__all__ = ["listening", "metadata", "responders"]
+
+metadata = SQLModel.metadata
