@@ -13,7 +13,6 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from classifiers.pipeline import Pipeline
@@ -22,6 +21,7 @@ from listening.outbox import Outbox, enqueue
 from responders.chain import OpenCase, ResponderChain, Turn
 from responders.models import Case
 from responders.texts import pick_language
+from townhall.db import insert_or_ignore
 from townhall.domain import (
     ButtonPress,
     Classification,
@@ -65,58 +65,61 @@ def _find_message(session: Session, event: InboundEvent) -> Message | None:
 
 
 def store_event(session: Session, event: InboundEvent, pseudonym: str) -> Stored:
-    """Insert the event with its citizen and conversation; report a duplicate instead of failing."""
+    """Insert the event with its citizen and conversation; report a duplicate instead of failing.
+
+    Every insert is `insert_or_ignore`, so concurrent deliveries of one update (or two first
+    messages of one citizen) resolve to one row each without an error.
+    """
     existing = _find_message(session, event)
     if existing is not None:
         assert existing.id is not None
         return Stored(existing.id, existing.citizen_id, existing.conversation_id, None, None, True)
 
     now = utcnow()
-    citizen = session.exec(select(Citizen).where(Citizen.pseudonym == pseudonym)).first()
-    if citizen is None:
-        citizen = Citizen(channel=event.channel, pseudonym=pseudonym)
+    insert_or_ignore(
+        session, Citizen,
+        {"channel": event.channel, "pseudonym": pseudonym, "created_at": now,
+         "last_seen_at": now},
+        ["pseudonym"],
+    )
+    citizen = session.exec(select(Citizen).where(Citizen.pseudonym == pseudonym)).one()
     citizen.display_name = event.sender.display_name or citizen.display_name
     citizen.last_seen_at = now
     session.add(citizen)
-    session.flush()
     assert citizen.id is not None
 
     address = event.address
     chat_key = f"{address.channel}:{address.chat_id}:{address.thread_id or ''}"
+    insert_or_ignore(
+        session, Conversation,
+        {"citizen_id": citizen.id, "channel": event.channel, "chat_key": chat_key,
+         "address": address.as_dict(), "created_at": now, "last_message_at": now},
+        ["citizen_id", "chat_key"],
+    )
     conversation = session.exec(
         select(Conversation).where(
             Conversation.citizen_id == citizen.id, Conversation.chat_key == chat_key
         )
-    ).first()
-    if conversation is None:
-        conversation = Conversation(
-            citizen_id=citizen.id, channel=event.channel, chat_key=chat_key,
-            address=address.as_dict(),
-        )
+    ).one()
     conversation.last_message_at = now
     session.add(conversation)
-    session.flush()
     assert conversation.id is not None
 
-    message = Message(
-        channel=event.channel,
-        external_id=event.external_id,
-        citizen_id=citizen.id,
-        conversation_id=conversation.id,
-        kind="button" if isinstance(event, ButtonPress) else "message",
-        text=_text_of(event),
-        event=event_to_dict(event),
-        sent_at=event.sent_at,
+    inserted = insert_or_ignore(
+        session, Message,
+        {
+            "channel": event.channel, "external_id": event.external_id,
+            "citizen_id": citizen.id, "conversation_id": conversation.id,
+            "kind": "button" if isinstance(event, ButtonPress) else "message",
+            "text": _text_of(event), "event": event_to_dict(event), "sent_at": event.sent_at,
+            "received_at": now,
+        },
+        ["channel", "external_id"],
     )
-    try:
-        with session.begin_nested():
-            session.add(message)
-    except IntegrityError:  # the same update raced in through another task or replica
-        session.rollback()
-        if _find_message(session, event) is None:
-            raise
-        return store_event(session, event, pseudonym)
-    assert message.id is not None
+    message = _find_message(session, event)
+    assert message is not None and message.id is not None
+    if not inserted:  # the same update raced in through another task or replica
+        return Stored(message.id, citizen.id, conversation.id, None, None, True)
 
     case = session.exec(
         select(Case)

@@ -19,11 +19,10 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from listening.models import OutboxItem
-from townhall.db import Database
+from townhall.db import Database, insert_or_ignore
 from townhall.domain import SendError, utcnow
 
 log = logging.getLogger(__name__)
@@ -33,14 +32,12 @@ Handler = Callable[[dict[str, Any]], Awaitable[str | None]]
 
 def enqueue(session: Session, *, key: str, kind: str, stream: str, payload: dict) -> bool:
     """Record an item to deliver, inside the caller's transaction. False if `key` exists."""
-    if session.exec(select(OutboxItem.id).where(OutboxItem.key == key)).first() is not None:
-        return False
-    try:
-        with session.begin_nested():
-            session.add(OutboxItem(key=key, kind=kind, stream=stream, payload=payload))
-    except IntegrityError:  # another replica queued the same key a moment ago
-        return False
-    return True
+    now = utcnow()
+    values = {
+        "key": key, "kind": kind, "stream": stream, "payload": payload, "status": "pending",
+        "attempts": 0, "next_attempt_at": now, "created_at": now,
+    }
+    return insert_or_ignore(session, OutboxItem, values, ["key"])
 
 
 @dataclass(frozen=True)

@@ -34,4 +34,6 @@ class EscalationResponder:
             language=turn.language,
             suggestions=suggestions,
         )
-        return Reply(say("case_opened", turn.language, ref=case.reference), self.name, case.id)
+        return Reply(
+            say("case_opened", turn.language, ref=case.reference), self.name, case_id=case.id
+        )

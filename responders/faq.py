@@ -3,7 +3,8 @@
 Matching is by sentence-embedding similarity. An entry's score is its best example's cosine
 similarity; the bot answers only when the best entry clears `threshold` *and* beats the runner-up
 by `margin` (two entries that fit equally well mean we do not know which one was meant). Below
-that, the message goes on to escalation, with the closest entries as suggestions for staff.
+that, the message goes on to escalation, with the closest entries as suggestions for staff; so
+does a match with an entry marked `escalate` ("I want to talk to a person").
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class FaqEntry:
     questions: tuple[str, ...]
     answer: str
     category: str = "other"
+    escalate: bool = False
     translations: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def answer_in(self, language: str) -> str | None:
@@ -68,6 +70,7 @@ def load_knowledge_base(path: Path) -> tuple[str, list[FaqEntry]]:
                 questions=tuple(str(q) for q in raw["questions"]),
                 answer=str(raw["answer"]).strip(),
                 category=str(raw.get("category", "other")),
+                escalate=bool(raw.get("escalate", False)),
                 translations=dict(raw.get("translations") or {}),
             )
         )
@@ -133,8 +136,8 @@ class FaqResponder:
         if turn.message is None or turn.message.command or turn.classification.embedding is None:
             return None
         match = self.decide(turn.classification.embedding)
-        if match is None:
-            return None
+        if match is None or match.entry.escalate:
+            return None  # escalation takes it from here
         return Reply(self.render(match.entry, turn.language), self.name)
 
     def render(self, entry: FaqEntry, language: str) -> str:

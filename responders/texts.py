@@ -21,13 +21,16 @@ TEXTS: dict[str, dict[str, str]] = {
     "help": {
         "en": "Write your question in your own words: I answer common questions right away and "
         "pass everything else to the city's staff, who reply here.\n"
-        "/status - your open cases\n/status REF - one case\n/help - this message",
+        "/status - your open cases\n/status REF - one case\n/language - choose a language\n"
+        "/help - this message",
         "es": "Escriba su pregunta con sus palabras: respondo al instante las preguntas comunes y "
         "paso lo demás al personal municipal, que responde aquí.\n"
-        "/status - sus casos abiertos\n/status REF - un caso\n/help - este mensaje",
+        "/status - sus casos abiertos\n/status REF - un caso\n/language - elegir idioma\n"
+        "/help - este mensaje",
         "fr": "Écrivez votre question avec vos mots : je réponds tout de suite aux questions "
         "courantes et je transmets le reste au personnel de la ville, qui répond ici.\n"
-        "/status - vos dossiers ouverts\n/status REF - un dossier\n/help - ce message",
+        "/status - vos dossiers ouverts\n/status REF - un dossier\n/language - choisir la langue\n"
+        "/help - ce message",
     },
     "case_opened": {
         "en": "Thanks, we've passed this to our team. Your case number is {ref}; "
@@ -76,6 +79,16 @@ TEXTS: dict[str, dict[str, str]] = {
     "status_claimed": {"en": "being handled", "es": "en curso", "fr": "en cours"},
     "status_answered": {"en": "answered", "es": "respondido", "fr": "répondu"},
     "status_resolved": {"en": "resolved", "es": "resuelto", "fr": "résolu"},
+    "language_choose": {
+        "en": "Which language should I answer in?",
+        "es": "¿En qué idioma prefiere que le responda?",
+        "fr": "Dans quelle langue dois-je vous répondre ?",
+    },
+    "language_set": {
+        "en": "Done: I'll answer in {name} from now on.",
+        "es": "Hecho: a partir de ahora responderé en {name}.",
+        "fr": "C'est noté : je répondrai désormais en {name}.",
+    },
     "only_in_default": {
         "en": "(This answer is only available in English.)",
         "es": "(Esta respuesta solo está disponible en inglés.)",

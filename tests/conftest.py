@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("TOWNHALL_TEST_POSTGRES_URL", "")
+KEEP_ENV = {"TOWNHALL_TEST_POSTGRES_URL", "TOWNHALL_PLATFORM_FIXTURES"}
 
 # --- no internet ------------------------------------------------------------------------------
 
@@ -71,9 +72,10 @@ def pytest_configure(config: pytest.Config) -> None:
     socket.getaddrinfo = _guarded_getaddrinfo
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ["PTB_TIMEDELTA"] = "1"  # PTB's opt-in to timedelta durations, as `townhall` runs
     # settings from the developer's shell must not leak into tests
     for name in list(os.environ):
-        if name.startswith("TOWNHALL_") and name != "TOWNHALL_TEST_POSTGRES_URL":
+        if name.startswith("TOWNHALL_") and name not in KEEP_ENV:
             del os.environ[name]
     os.chdir(ROOT)
 

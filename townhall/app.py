@@ -7,10 +7,11 @@ constructor, so tests can build the same application around fakes and a throwawa
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bots.base import Channel
@@ -27,6 +28,7 @@ from responders.commands import CommandResponder
 from responders.escalation import EscalationResponder
 from responders.faq import FaqMatcher, FaqResponder, load_knowledge_base
 from responders.followup import FollowUpResponder
+from responders.language import LanguageResponder
 from responders.triage import Triage
 from townhall.db import Database
 from townhall.domain import OutboundMessage, SendError
@@ -43,10 +45,18 @@ class Models:
 
     encoder: MiniLMEncoder
     language: LanguageStage
+    _examples: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls) -> Models:
         return cls(encoder=MiniLMEncoder(), language=LanguageStage())
+
+    def encode_examples(self, texts: list[str]) -> np.ndarray:
+        """Embeddings of knowledge-base examples, remembered: a rebuilt app reuses them."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._examples]
+        if missing:
+            self._examples.update(zip(missing, self.encoder.encode(missing), strict=True))
+        return np.vstack([self._examples[t] for t in texts])
 
 
 class Townhall:
@@ -66,13 +76,14 @@ class Townhall:
             [models.language, models.encoder], batch_size=settings.classifiers.batch_size
         )
         default_language, entries = load_knowledge_base(settings.faq.path)
-        matcher = FaqMatcher(entries, models.encoder.encode)
+        matcher = FaqMatcher(entries, models.encode_examples)
         self.cases = CaseService(
             self.db, self.outbox, city_name=settings.city_name,
             prefix=settings.cases.reference_prefix,
         )
         chain = ResponderChain(
             [
+                LanguageResponder(self.db),
                 CommandResponder(self.cases, city_name=settings.city_name),
                 FollowUpResponder(self.cases),
                 FaqResponder(

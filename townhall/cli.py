@@ -131,6 +131,8 @@ def db_current() -> None:
 def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    # python-telegram-bot's opt-in to timedelta durations (its int durations are deprecated)
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     try:
         app()
     except KeyboardInterrupt:

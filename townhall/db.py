@@ -22,6 +22,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
@@ -134,3 +135,21 @@ class SchemaOutOfDate(RuntimeError):
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def insert_or_ignore(
+    session: Session, model: type, values: dict[str, Any], unique: list[str]
+) -> bool:
+    """INSERT unless a row with the same `unique` columns exists; True if this call inserted.
+
+    `ON CONFLICT DO NOTHING` (both backends have it) is what makes idempotent writes safe when
+    two tasks or two replicas race: the loser waits for the winner and then skips, no error.
+    """
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    statement = (
+        dialect.insert(model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=unique)
+        .returning(getattr(model, unique[0]))  # rowcount is unreliable here on psycopg
+    )
+    return session.execute(statement).first() is not None

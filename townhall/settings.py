@@ -7,6 +7,7 @@ environment: a channel with no credentials is simply disabled. There is no modul
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Annotated, Literal
@@ -53,8 +54,10 @@ class SlackSettings(BaseModel):
     @field_validator("staff", mode="before")
     @classmethod
     def _split_staff(cls, value: object) -> object:
-        """Accept `U1,U2` from an env var as well as a TOML list."""
+        """Accept `U1,U2` or a JSON list from an env var, as well as a TOML list."""
         if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 

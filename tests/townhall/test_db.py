@@ -1,5 +1,6 @@
 """Migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -31,9 +32,7 @@ async def test_units_of_work_run_off_the_loop_and_roll_back_on_error(db: Databas
         session.flush()
         raise RuntimeError("boom")
 
-    try:
+    with pytest.raises(RuntimeError, match="boom"):
         await db.run(add_then_fail)
-    except RuntimeError:
-        pass
     rows = await db.run(lambda s: s.exec(select(Citizen)).all())
     assert rows == []

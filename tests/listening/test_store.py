@@ -1,0 +1,58 @@
+"""Storing inbound events: once per (channel, external id), citizens kept pseudonymous."""
+
+import asyncio
+
+from sqlmodel import select
+
+from listening.ingest import store_event
+from listening.models import Citizen, Conversation, Message
+from townhall.db import Database
+from townhall.domain import Address, ButtonPress, InboundMessage, Sender, event_from_dict, utcnow
+from townhall.privacy import Pseudonymizer
+
+
+def _event(external_id: str, user: str = "777", text: str = "hello") -> InboundMessage:
+    return InboundMessage(
+        channel="telegram", external_id=external_id, address=Address("telegram", user),
+        sender=Sender(user, "Jo Resident"), text=text, sent_at=utcnow(),
+    )
+
+
+def test_same_event_twice_is_stored_once(db: Database) -> None:
+    first = db.transact(store_event, _event("777:1"), "p-777")
+    second = db.transact(store_event, _event("777:1"), "p-777")
+    assert not first.duplicate and second.duplicate
+    assert first.message_id == second.message_id
+    assert len(db.transact(lambda s: s.exec(select(Message)).all())) == 1
+
+
+async def test_concurrent_deliveries_store_one_message(db: Database) -> None:
+    results = await asyncio.gather(
+        *(db.run(store_event, _event("777:9"), "p-777") for _ in range(8))
+    )
+    assert sum(not r.duplicate for r in results) == 1
+    assert len(await db.run(lambda s: s.exec(select(Message)).all())) == 1
+
+
+def test_citizen_is_pseudonymous_and_conversations_are_reused(db: Database) -> None:
+    pseudonymize = Pseudonymizer(b"k" * 32)
+    pseudonym = pseudonymize("telegram", "777")
+    db.transact(store_event, _event("777:1"), pseudonym)
+    db.transact(store_event, _event("777:2"), pseudonym)
+    citizens = db.transact(lambda s: s.exec(select(Citizen)).all())
+    assert len(citizens) == 1
+    assert "777" not in citizens[0].pseudonym
+    assert pseudonym != Pseudonymizer(b"x" * 32)("telegram", "777")
+    assert citizens[0].display_name == "Jo Resident"
+    assert len(db.transact(lambda s: s.exec(select(Conversation)).all())) == 1
+
+
+def test_stored_event_can_be_rebuilt_for_recovery(db: Database) -> None:
+    press = ButtonPress(
+        channel="telegram", external_id="callback:5", address=Address("telegram", "777"),
+        sender=Sender("777", "Jo"), action="faq_helpful", value="yes", sent_at=utcnow(),
+    )
+    for event in (_event("777:3", text="Ünïcödé ‮ 🚧" * 50), press):
+        stored = db.transact(store_event, event, "p-777")
+        row = db.transact(lambda s, i=stored.message_id: s.get(Message, i))
+        assert event_from_dict(row.event) == event

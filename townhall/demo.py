@@ -1,0 +1,184 @@
+"""`townhall demo`: the whole bot against local fakes of Telegram and Slack, with a scripted story.
+
+Everything real but the platforms: the SDKs, HTTP on 127.0.0.1, the SQLite database, the models.
+Citizens write on (fake) Telegram; a staff member works the case from the (fake) Slack card. The
+transcript is printed as it happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+from sqlalchemy.engine import make_url
+
+from townhall.app import Models
+from townhall.testing.harness import (
+    STAFF_ID,
+    TRIAGE_CHANNEL,
+    Harness,
+    card_buttons,
+    card_text,
+    running_townhall,
+)
+
+console = Console()
+
+CITIZENS = {
+    "Ana": {"user_id": 7001, "first_name": "Ana", "language_code": "en"},
+    "Bruno": {"user_id": 7002, "first_name": "Bruno", "language_code": "es"},
+    "Carla": {"user_id": 7003, "first_name": "Carla", "language_code": "en"},
+}
+
+
+class Story:
+    """Drives the fakes like people would, and prints what each side sees."""
+
+    def __init__(self, harness: Harness):
+        self.h = harness
+        self.replies_seen: dict[int, int] = {}
+        self.faq_round_trips: list[float] = []
+        self.citizen_messages = 0
+
+    async def citizen(self, name: str, text: str, *, expect: int = 1) -> list[dict[str, Any]]:
+        who = CITIZENS[name]
+        chat = int(who["user_id"])
+        console.print(f"[bold cyan]{name} (Telegram)[/] → {text}")
+        started = time.perf_counter()
+        self.citizen_messages += 1
+        self.h.telegram.user_sends(text, **who)
+        replies = await self.bot_replies(chat, expect)
+        if replies and not replies[0]["text"].startswith(("Thanks,", "Gracias")):
+            self.faq_round_trips.append((time.perf_counter() - started) * 1000)
+        return replies
+
+    async def bot_replies(self, chat: int, expect: int = 1) -> list[dict[str, Any]]:
+        seen = self.replies_seen.get(chat, 0)
+        sent = await self.h.wait_for_reply(chat, count=seen + expect, timeout=30)
+        self.replies_seen[chat] = len(sent)
+        new = sent[seen:]
+        for message in new:
+            console.print(Panel(message["text"], title="Townhall → citizen", border_style="green",
+                                expand=False))
+        return new
+
+    async def card(self, predicate, label: str, *, show: bool = False) -> dict[str, Any]:
+        card = await self.h.wait_for_card(predicate, timeout=30)
+        text = card_text(card)
+        title = text.splitlines()[0] if text else "card"
+        console.print(f"[bold magenta]Slack #{TRIAGE_CHANNEL}[/] {label}: [italic]{title}[/]")
+        if show:
+            buttons = "  ".join(f"[{a.removeprefix('case_').capitalize()}]" for a in
+                                card_buttons(card))
+            console.print(Panel(f"{text}\n{buttons}", title="Slack card", border_style="magenta",
+                                expand=False))
+        return card
+
+    async def staff_clicks(self, card: dict[str, Any], action: str) -> None:
+        label = action.removeprefix("case_").capitalize()
+        console.print(f"[bold yellow]Sam (staff, Slack)[/] clicks [b]{label}[/]")
+        await self.h.slack.click(
+            STAFF_ID, message_ts=card["ts"], action_id=action, value=card_buttons(card)[action]
+        )
+
+
+async def play(story: Story) -> None:
+    h = story.h
+    await story.citizen("Ana", "/start")
+    await story.citizen("Ana", "When is my garbage picked up?")
+    await story.citizen("Bruno", "¿Cómo pago una multa de estacionamiento?")
+    await story.citizen("Ana", "how do I get a permit to park on my street?")
+
+    replies = await story.citizen(
+        "Carla", "The bus shelter on 5th Ave has had broken glass everywhere since Monday"
+    )
+    reference = next(w.rstrip(";.") for w in replies[0]["text"].split() if w.startswith("TH-"))
+    card = await story.card(lambda c: reference in card_text(c), "new case card", show=True)
+
+    await story.staff_clicks(card, "case_claim")
+    await story.bot_replies(CITIZENS["Carla"]["user_id"])
+    card = await story.card(
+        lambda c: c["ts"] == card["ts"] and "Claimed" in card_text(c), "card updated"
+    )
+
+    await story.staff_clicks(card, "case_reply")
+    await h.slack.wait_for(lambda: h.slack.views, timeout=10)
+    reply = "Thanks Carla, a crew will sweep the glass and replace the panel by Thursday."
+    console.print(f"[bold yellow]Sam (staff, Slack)[/] types in the reply modal: {reply}")
+    await h.slack.submit_view(STAFF_ID, values={"reply": {"text": reply}})
+    await story.bot_replies(CITIZENS["Carla"]["user_id"])
+
+    await story.citizen("Carla", "Thank you! The bench there is broken too.")
+    await h.slack.wait_for(
+        lambda: any("bench" in m["text"] for m in h.slack.thread(TRIAGE_CHANNEL, card["ts"])),
+        timeout=10,
+    )
+    console.print(f"[bold magenta]Slack #{TRIAGE_CHANNEL}[/] thread: Carla's message added")
+    note = "The bench is on the same work order."
+    console.print(f"[bold yellow]Sam (staff, Slack)[/] replies in the card's thread: {note}")
+    await h.slack.post_message(STAFF_ID, TRIAGE_CHANNEL, note, thread_ts=card["ts"])
+    await story.bot_replies(CITIZENS["Carla"]["user_id"])
+
+    card = await story.card(lambda c: c["ts"] == card["ts"], "card")
+    await story.staff_clicks(card, "case_resolve")
+    await story.bot_replies(CITIZENS["Carla"]["user_id"])
+    await story.card(
+        lambda c: c["ts"] == card["ts"] and "Resolved" in card_text(c), "card updated"
+    )
+    await story.citizen("Carla", f"/status {reference}")
+
+
+def _fresh_sqlite(database_url: str) -> None:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database:
+        for suffix in ("", "-wal", "-shm"):
+            Path(url.database + suffix).unlink(missing_ok=True)
+
+
+async def run_demo(*, database_url: str, keep_running: bool = False) -> int:
+    started = time.perf_counter()
+    _fresh_sqlite(database_url)
+    from townhall.db import Database
+
+    with console.status("Preparing the database and loading the models…"):
+        database = Database(database_url)
+        database.upgrade()
+        database.close()
+        models = await asyncio.to_thread(Models.load)
+    console.rule("Townhall demo: Telegram and Slack are local fakes on 127.0.0.1")
+    async with running_townhall(
+        models,
+        database_url=database_url,
+        data_dir=Path("var/demo"),
+        city_name="Springfield",
+        security={"pseudonym_key": "demo-only-pseudonym-key-not-for-production"},
+    ) as harness:
+        story = Story(harness)
+        await play(story)
+        await harness.outbox_settled()
+        _summary(story, harness, time.perf_counter() - started)
+        if keep_running:
+            console.print(
+                f"Still running. Fake Telegram: {harness.telegram.base_url}, fake Slack: "
+                f"{harness.slack.api_url}, Townhall: {harness.web_url}. Ctrl+C stops."
+            )
+            await asyncio.Event().wait()
+    return 0
+
+
+def _summary(story: Story, harness: Harness, wall: float) -> None:
+    table = Table(title="Demo summary", show_header=False)
+    trips = sorted(story.faq_round_trips)
+    table.add_row("Citizen messages", str(story.citizen_messages))
+    table.add_row("Bot messages to citizens", str(
+        sum(1 for s in harness.telegram.sent if s.get("method") == "sendMessage")))
+    table.add_row("Slack API calls", str(len(harness.slack.calls)))
+    if trips:
+        table.add_row("Instant answers: median round trip", f"{trips[len(trips) // 2]:.0f} ms")
+    table.add_row("Wall time (with model loading)", f"{wall:.1f} s")
+    console.print(table)

@@ -1,0 +1,1 @@
+"""Test doubles for external platforms (run locally, no network beyond 127.0.0.1)."""
