@@ -87,7 +87,8 @@ class FaultInjection:
         if kind == "timeout":
             # Interruptible so stop() never waits for a hung request.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.timeout_delay)
+                async with asyncio.timeout(self.timeout_delay):
+                    await self._stopping.wait()
             return web.Response(status=504, text="Gateway Timeout")
         if kind == "drop":
             if request.transport is not None:

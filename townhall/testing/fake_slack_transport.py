@@ -201,7 +201,8 @@ class SocketHub:
         started = time.monotonic()
         try:
             await open_ws[-1].send_json(envelope)
-            ack = await asyncio.wait_for(future, ack_timeout)
+            async with asyncio.timeout(ack_timeout):  # not wait_for: see listening/outbox.py
+                ack = await future
         except (TimeoutError, ConnectionError) as exc:
             return Delivery(
                 kind=kind,
@@ -240,5 +241,6 @@ class SocketHub:
                 future.set_exception(ConnectionError("fake Slack stopped"))
         for ws in list(self.connections):
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(ws.close(code=aiohttp.WSCloseCode.GOING_AWAY), 1.0)
+                async with asyncio.timeout(1.0):
+                    await ws.close(code=aiohttp.WSCloseCode.GOING_AWAY)
         self.connections.clear()
