@@ -105,10 +105,12 @@ def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str
     """Cut a long text into messages Telegram accepts, at paragraph or line breaks if possible."""
     parts: list[str] = []
     while len(text) > limit:
-        cut = max(text.rfind("\n\n", 0, limit), text.rfind("\n", 0, limit))
-        if cut <= 0:
-            cut = text.rfind(" ", 0, limit)
-        if cut <= 0:
+        floor = limit // 2  # never leave a stub of a message before the cut
+        cut = text.rfind("\n\n", floor, limit)
+        for separator in ("\n", " "):
+            if cut < floor:
+                cut = text.rfind(separator, floor, limit)
+        if cut < floor:
             cut = limit
         parts.append(text[:cut].rstrip())
         text = text[cut:].lstrip()

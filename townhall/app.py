@@ -6,6 +6,7 @@ constructor, so tests can build the same application around fakes and a throwawa
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -173,7 +174,11 @@ class Townhall:
         return await channel.send(message)
 
     async def start(self) -> None:
-        """Start everything; when this returns the bot is answering."""
+        """Start everything; when this returns the bot is answering.
+
+        Raises `SchemaOutOfDate` when a shared database needs `townhall db upgrade` first.
+        """
+        await asyncio.to_thread(self.db.ensure_schema)
         await self.outbox.start()
         await self.web.start()
         for channel in self.channels.values():

@@ -62,16 +62,8 @@ def run(
 
 async def _serve(settings: Settings) -> None:
     from townhall.app import Models, Townhall
-    from townhall.db import Database, SchemaOutOfDate
+    from townhall.db import SchemaOutOfDate
 
-    database = Database(settings.database_url)
-    try:
-        database.ensure_schema()
-    except SchemaOutOfDate as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from exc
-    finally:
-        database.close()
     with console.status("Loading models…"):
         models = await asyncio.to_thread(Models.load)
     bot = Townhall(settings, models)
@@ -79,7 +71,12 @@ async def _serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await bot.start()
+    try:
+        await bot.start()
+    except SchemaOutOfDate as exc:
+        console.print(f"[red]{exc}[/red]")
+        await bot.stop()
+        raise typer.Exit(2) from exc
     log.info("Townhall is running. Ctrl+C stops it.")
     try:
         await stop.wait()
