@@ -12,7 +12,7 @@ import hmac
 import json
 import logging
 import warnings
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from telegram import (
     CallbackQuery,
@@ -29,6 +29,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
+    PollAnswerHandler,
     filters,
 )
 from telegram.warnings import PTBDeprecationWarning
@@ -40,6 +41,7 @@ from townhall.domain import (
     InboundEvent,
     InboundMessage,
     OutboundMessage,
+    PollAnswer,
     Sender,
     SendError,
 )
@@ -47,7 +49,7 @@ from townhall.domain import (
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
-ALLOWED_UPDATES = ["message", "callback_query"]
+ALLOWED_UPDATES = ["message", "callback_query", "poll_answer"]
 
 
 def _sender(user) -> Sender:
@@ -75,6 +77,17 @@ def to_inbound(update: Update) -> InboundEvent | None:
     """The domain event for a Telegram update, or None for updates we do not handle."""
     if update.callback_query is not None:
         return _button_press(update.callback_query)
+    answer = update.poll_answer
+    if answer is not None and answer.user is not None:
+        return PollAnswer(
+            channel=CHANNEL,
+            external_id=f"poll_answer:{update.update_id}",
+            address=Address(CHANNEL, str(answer.user.id)),
+            sender=_sender(answer.user),
+            poll_id=answer.poll_id,
+            option_ids=tuple(answer.option_ids),
+            sent_at=datetime.now(UTC),
+        )
     message = update.message
     if message is None or message.from_user is None or message.from_user.is_bot:
         return None
@@ -165,6 +178,7 @@ class TelegramChannel:
             MessageHandler(filters.TEXT | filters.CAPTION | filters.COMMAND, self._on_update)
         )
         self.application.add_handler(CallbackQueryHandler(self._on_update))
+        self.application.add_handler(PollAnswerHandler(self._on_update))
         self.application.add_error_handler(self._on_error)
         self._on_event: OnEvent | None = None
 

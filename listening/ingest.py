@@ -28,6 +28,7 @@ from townhall.domain import (
     InboundEvent,
     InboundMessage,
     OutboundMessage,
+    PollAnswer,
     event_from_dict,
     event_to_dict,
     utcnow,
@@ -53,7 +54,15 @@ class Stored:
 def _text_of(event: InboundEvent) -> str:
     if isinstance(event, ButtonPress):
         return f"[button] {event.action}:{event.value}"
+    if isinstance(event, PollAnswer):
+        return f"[poll] {event.poll_id}: {list(event.option_ids)}"
     return event.text
+
+
+def _kind_of(event: InboundEvent) -> str:
+    if isinstance(event, ButtonPress):
+        return "button"
+    return "poll_answer" if isinstance(event, PollAnswer) else "message"
 
 
 def _find_message(session: Session, event: InboundEvent) -> Message | None:
@@ -110,7 +119,7 @@ def store_event(session: Session, event: InboundEvent, pseudonym: str) -> Stored
         {
             "channel": event.channel, "external_id": event.external_id,
             "citizen_id": citizen.id, "conversation_id": conversation.id,
-            "kind": "button" if isinstance(event, ButtonPress) else "message",
+            "kind": _kind_of(event),
             "text": _text_of(event), "event": event_to_dict(event), "sent_at": event.sent_at,
             "received_at": now,
         },

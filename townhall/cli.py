@@ -18,6 +18,8 @@ from townhall.settings import Settings
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic migrations).")
 app.add_typer(db_app, name="db")
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks; each prints one JSON object.")
+app.add_typer(bench_app, name="bench")
 
 console = Console(stderr=True)
 log = logging.getLogger("townhall")
@@ -123,6 +125,22 @@ def db_current() -> None:
     current = database.current_revision()
     typer.echo(f"current: {current or 'empty'}  head: {head_revision()}")
     database.close()
+
+
+@bench_app.command("roundtrip")
+def bench_roundtrip(
+    n: Annotated[int, typer.Option(help="Questions to time.")] = 50,
+    mode: Annotated[str, typer.Option(help="polling or webhook")] = "polling",
+) -> None:
+    """A citizen's FAQ question to its answer, through the fake Telegram API."""
+    import json
+
+    from townhall.bench import roundtrip
+
+    _setup_logging("warning")
+    if mode not in ("polling", "webhook"):
+        raise typer.BadParameter("mode must be polling or webhook")
+    typer.echo(json.dumps(asyncio.run(roundtrip(n, mode))))  # type: ignore[arg-type]
 
 
 def main() -> None:

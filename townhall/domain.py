@@ -90,7 +90,20 @@ class ButtonPress:
     sent_at: datetime
 
 
-InboundEvent = InboundMessage | ButtonPress
+@dataclass(frozen=True)
+class PollAnswer:
+    """A citizen answered (or changed, or retracted: no options) their vote in a poll."""
+
+    channel: str
+    external_id: str
+    address: Address
+    sender: Sender
+    poll_id: str
+    option_ids: tuple[int, ...]
+    sent_at: datetime
+
+
+InboundEvent = InboundMessage | ButtonPress | PollAnswer
 
 
 @dataclass(frozen=True)
@@ -213,4 +226,7 @@ def event_from_dict(data: dict) -> InboundEvent:
     fields["sent_at"] = datetime.fromisoformat(fields["sent_at"])
     if kind == "ButtonPress":
         return ButtonPress(**fields)
+    if kind == "PollAnswer":
+        fields["option_ids"] = tuple(fields["option_ids"])
+        return PollAnswer(**fields)
     return InboundMessage(**fields)

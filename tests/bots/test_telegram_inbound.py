@@ -3,7 +3,7 @@
 from telegram import Bot, Update
 
 from bots.telegram import split_text, to_inbound
-from townhall.domain import ButtonPress, InboundMessage
+from townhall.domain import ButtonPress, InboundMessage, PollAnswer
 
 BOT = Bot("123456:TEST-TOKEN")
 USER = {
@@ -53,6 +53,14 @@ def test_button_press() -> None:
     event = to_inbound(_update(callback_query=query))
     assert isinstance(event, ButtonPress)
     assert (event.action, event.value, event.external_id) == ("faq_helpful", "yes", "callback:cb-1")
+
+
+def test_poll_answer() -> None:
+    answer = {"poll_id": "p-9", "user": USER, "option_ids": [2], "option_persistent_ids": ["c"]}
+    event = to_inbound(_update(poll_answer=answer))
+    assert isinstance(event, PollAnswer)
+    assert (event.poll_id, event.option_ids, event.external_id) == ("p-9", (2,), "poll_answer:7")
+    assert event.address.chat_id == "1001"
 
 
 def test_updates_we_do_not_handle() -> None:

@@ -7,7 +7,15 @@ from sqlmodel import select
 from listening.ingest import store_event
 from listening.models import Citizen, Conversation, Message
 from townhall.db import Database
-from townhall.domain import Address, ButtonPress, InboundMessage, Sender, event_from_dict, utcnow
+from townhall.domain import (
+    Address,
+    ButtonPress,
+    InboundMessage,
+    PollAnswer,
+    Sender,
+    event_from_dict,
+    utcnow,
+)
 from townhall.privacy import Pseudonymizer
 
 
@@ -52,7 +60,11 @@ def test_stored_event_can_be_rebuilt_for_recovery(db: Database) -> None:
         channel="telegram", external_id="callback:5", address=Address("telegram", "777"),
         sender=Sender("777", "Jo"), action="faq_helpful", value="yes", sent_at=utcnow(),
     )
-    for event in (_event("777:3", text="Ünïcödé ‮ 🚧" * 50), press):
+    vote = PollAnswer(
+        channel="telegram", external_id="poll_answer:9", address=Address("telegram", "777"),
+        sender=Sender("777", "Jo"), poll_id="p1", option_ids=(0, 2), sent_at=utcnow(),
+    )
+    for event in (_event("777:3", text="Ünïcödé ‮ 🚧" * 50), press, vote):
         stored = db.transact(store_event, event, "p-777")
         row = db.transact(lambda s, i=stored.message_id: s.get(Message, i))
         assert event_from_dict(row.event) == event
