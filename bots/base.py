@@ -46,3 +46,7 @@ class StaffConsole(Protocol):
     async def post_note(self, channel: str, ts: str, text: str) -> str:
         """Post `text` in the card's thread; return the note's message id."""
         ...
+
+    async def post_text(self, text: str) -> str:
+        """Post a notice for staff (retraining results, alerts) in the triage channel."""
+        ...

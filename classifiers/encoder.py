@@ -42,10 +42,13 @@ class MiniLMEncoder:
         """Unit-length embeddings, one row per text (float32)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        rows = []
-        for start in range(0, len(texts), batch_size):
-            rows.append(self._encode_batch(texts[start : start + batch_size]))
-        return np.vstack(rows)
+        # similar lengths together: a batch pads to its longest text
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        rows = [
+            self._encode_batch([texts[i] for i in order[start : start + batch_size]])
+            for start in range(0, len(order), batch_size)
+        ]
+        return np.vstack(rows)[np.argsort(order)]
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         torch = self._torch

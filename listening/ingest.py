@@ -21,7 +21,7 @@ from listening.outbox import Outbox, enqueue
 from responders.chain import OpenCase, ResponderChain, Turn
 from responders.models import Case
 from responders.texts import pick_language
-from townhall.db import insert_or_ignore
+from townhall.db import Database, insert_or_ignore
 from townhall.domain import (
     ButtonPress,
     Classification,
@@ -130,13 +130,33 @@ def store_event(session: Session, event: InboundEvent, pseudonym: str) -> Stored
     if not inserted:  # the same update raced in through another task or replica
         return Stored(message.id, citizen.id, conversation.id, None, None, True)
 
+    open_case = _open_case(session, citizen.id)
+    return Stored(message.id, citizen.id, conversation.id, citizen.language, open_case, False)
+
+
+def _open_case(session: Session, citizen_id: int, except_opened_by: int = 0) -> OpenCase | None:
+    """The citizen's newest open case, except one opened by the message being handled."""
     case = session.exec(
         select(Case)
-        .where(Case.citizen_id == citizen.id, Case.status != "resolved")
+        .where(Case.citizen_id == citizen_id, Case.status != "resolved")
+        .where(Case.opened_by_message_id != except_opened_by)
         .order_by(col(Case.id).desc())
     ).first()
-    open_case = OpenCase(case.id, case.reference or "") if case and case.id else None
-    return Stored(message.id, citizen.id, conversation.id, citizen.language, open_case, False)
+    return OpenCase(case.id, case.reference or "") if case and case.id else None
+
+
+def reload_stored(session: Session, message_id: int) -> Stored:
+    """What `store_event` returned for a message, rebuilt later (for recovery)."""
+    message = session.get(Message, message_id)
+    if message is None:
+        raise LookupError(f"no message {message_id}")
+    citizen = session.get(Citizen, message.citizen_id)
+    return Stored(
+        message_id, message.citizen_id, message.conversation_id,
+        citizen.language if citizen else None,
+        _open_case(session, message.citizen_id, except_opened_by=message_id),
+        False,
+    )
 
 
 def finish_message(
@@ -156,6 +176,7 @@ def finish_message(
         "language_score": round(classification.language_score, 4),
         "labels": classification.labels,
         "scores": classification.scores,
+        "models": classification.models,
     }
     message.responder = responder
     message.handled_at = utcnow()
@@ -182,7 +203,7 @@ class Ingestor:
     def __init__(
         self,
         *,
-        db,
+        db: Database,
         pipeline: Pipeline,
         chain: ResponderChain,
         outbox: Outbox,
@@ -236,30 +257,15 @@ class Ingestor:
         self.outbox.wake()
 
     async def recover(self, older_than: timedelta = timedelta(seconds=30)) -> int:
-        """Handle messages that were stored but never handled (the process died mid-way)."""
+        """Handle messages that were stored but never handled (the process died mid-way).
+
+        Every step of handling is idempotent per message (a case opened by it, its queued
+        reply), so finishing what a dead process started cannot do anything twice.
+        """
         pending = await self.db.run(unhandled_messages, older_than)
         for message_id, data in pending:
-            event = event_from_dict(data)
-            stored = await self.db.run(
-                store_event, event, self.pseudonymize(event.channel, event.sender.user_id)
-            )
-            open_case = await self.db.run(_open_case_for, stored.citizen_id, message_id)
-            await self._respond(
-                event,
-                Stored(message_id, stored.citizen_id, stored.conversation_id, None, open_case,
-                       False),
-            )
+            stored = await self.db.run(reload_stored, message_id)
+            await self._respond(event_from_dict(data), stored)
         if pending:
             log.warning("recovered %d unhandled message(s)", len(pending))
         return len(pending)
-
-
-def _open_case_for(session: Session, citizen_id: int, message_id: int) -> OpenCase | None:
-    """The citizen's open case, unless it was opened by this very message."""
-    case = session.exec(
-        select(Case)
-        .where(Case.citizen_id == citizen_id, Case.status != "resolved")
-        .where(Case.opened_by_message_id != message_id)
-        .order_by(col(Case.id).desc())
-    ).first()
-    return OpenCase(case.id, case.reference or "") if case and case.id else None

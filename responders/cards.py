@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from responders.cases import CaseView
-from townhall.domain import Button, Card, CardField, CaseStatus
+from responders.cases import SENTIMENTS, CaseView
+from townhall.domain import Button, Card, CardField, CaseStatus, Select
 
 STATUS_LABELS = {
     CaseStatus.NEW: "New - unclaimed",
@@ -20,7 +20,9 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def case_card(view: CaseView) -> Card:
+def case_card(view: CaseView, categories: dict[str, str] | None = None) -> Card:
+    """The card for a case; `categories` maps category ids to the names staff read."""
+    categories = categories or {}
     case = view.case
     status = CaseStatus(case.status)
     assert case.id is not None
@@ -30,8 +32,12 @@ def case_card(view: CaseView) -> Card:
         CardField("Channel", case.channel.capitalize()),
         CardField("Language", case.language or "unknown"),
         CardField("Citizen", view.citizen_name or "anonymous"),
+        CardField("Category", categories.get(case.category or "", case.category or "unknown")),
+        CardField("Sentiment", case.sentiment or "unknown"),
         CardField("Opened", case.created_at.strftime("%Y-%m-%d %H:%M UTC")),
     ]
+    if case.abusive:
+        fields.insert(0, CardField("Flag", ":warning: abusive language"))
     sections: list[tuple[str, str]] = []
     earlier = [text for _, text in view.recent_messages if text != case.summary]
     if earlier:
@@ -53,12 +59,24 @@ def case_card(view: CaseView) -> Card:
         if status is CaseStatus.NEW:
             buttons.append(Button("Claim", "case_claim", value))
         buttons += [Button("Reply", "case_reply", value), Button("Resolve", "case_resolve", value)]
+    selects: list[Select] = []
+    if status.is_open:
+        if categories:
+            selects.append(
+                Select("Recategorize", "case_recategorize", case.id,
+                       tuple((name, cid) for cid, name in categories.items()))
+            )
+        selects.append(
+            Select("Sentiment is wrong", "case_sentiment", case.id,
+                   tuple((s.capitalize(), s) for s in SENTIMENTS if s != case.sentiment))
+        )
     return Card(
         title=f"{case.reference} · {STATUS_LABELS[status]}",
         text=_clip(case.summary, MAX_TEXT),
         fields=tuple(fields),
         sections=tuple(sections),
         buttons=tuple(buttons),
+        selects=tuple(selects),
         footer="Reply in this thread or with the Reply button: the citizen gets it on "
         f"{case.channel.capitalize()}.",
     )

@@ -14,10 +14,12 @@ from sqlmodel import Session, col, select
 
 from listening.models import Citizen, Message
 from listening.outbox import Outbox, enqueue
-from responders.models import Case, CaseEvent
+from responders.models import Case, CaseEvent, Correction
 from responders.texts import say
 from townhall.db import Database
 from townhall.domain import Address, CaseStatus, OutboundMessage, utcnow
+
+SENTIMENTS = ["negative", "neutral", "positive"]
 
 
 class CaseError(Exception):
@@ -43,17 +45,22 @@ def citizen_stream(address: Address) -> str:
 
 
 class CaseService:
-    def __init__(self, db: Database, outbox: Outbox, *, city_name: str, prefix: str = "TH"):
+    def __init__(
+        self, db: Database, outbox: Outbox, *, city_name: str, prefix: str = "TH",
+        categories: list[str] | None = None,
+    ):
         self.db = db
         self.outbox = outbox
         self.city_name = city_name
         self.prefix = prefix
+        self.categories = list(categories or [])
 
     # --- citizen side -------------------------------------------------------------------------
 
     async def open(
         self, *, message_id: int, citizen_id: int, conversation_id: int, address: Address,
         summary: str, language: str, suggestions: list[dict],
+        labels: dict[str, str] | None = None,
     ) -> Case:
         """Open a case for a message (idempotent per message) and queue its staff card."""
 
@@ -67,7 +74,9 @@ class CaseService:
                 citizen_id=citizen_id, conversation_id=conversation_id,
                 opened_by_message_id=message_id, channel=address.channel,
                 address=address.as_dict(), summary=summary, language=language,
-                suggestions=suggestions,
+                suggestions=suggestions, category=(labels or {}).get("category"),
+                sentiment=(labels or {}).get("sentiment"),
+                abusive=(labels or {}).get("abuse") == "offensive",
             )
             session.add(case)
             session.flush()
@@ -180,6 +189,30 @@ class CaseService:
             self._notify(session, case, f"resolved:{case_id}:{case.resolved_at.isoformat()}",
                          "case_resolved")
             self._log(session, case, staff_id, "resolved")
+            self._queue_card(session, case)
+            return case
+
+        return await self._staff_op(work)
+
+    async def correct(self, case_id: int, staff_id: str, kind: str, value: str) -> Case:
+        """Staff say a classifier was wrong: store the correction and show it on the card."""
+        allowed = {"category": self.categories, "sentiment": SENTIMENTS}.get(kind)
+        if allowed is None or (allowed and value not in allowed):
+            raise CaseError(f"{value!r} is not a {kind} I know.")
+
+        def work(session: Session) -> Case:
+            case = self._get(session, case_id)
+            previous = getattr(case, kind)
+            if previous == value:
+                return case
+            setattr(case, kind, value)
+            session.add(
+                Correction(
+                    message_id=case.opened_by_message_id, case_id=case.id, kind=kind,
+                    value=value, previous=previous, staff_id=staff_id,
+                )
+            )
+            self._log(session, case, staff_id, f"{kind}_corrected", f"{previous} → {value}")
             self._queue_card(session, case)
             return case
 

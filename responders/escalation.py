@@ -33,6 +33,7 @@ class EscalationResponder:
             summary=message.text,
             language=turn.language,
             suggestions=suggestions,
+            labels=turn.classification.labels,
         )
         return Reply(
             say("case_opened", turn.language, ref=case.reference), self.name, case_id=case.id

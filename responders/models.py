@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
@@ -32,6 +33,9 @@ class Case(SQLModel, table=True):
     assignee: str | None = Field(default=None, max_length=64)
     summary: str = Field(sa_column=Column(Text, nullable=False))
     language: str | None = Field(default=None, max_length=8)
+    category: str | None = Field(default=None, max_length=32)
+    sentiment: str | None = Field(default=None, max_length=16)
+    abusive: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     suggestions: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
@@ -53,4 +57,20 @@ class CaseEvent(SQLModel, table=True):
     actor: str = Field(max_length=64)
     kind: str = Field(max_length=32)
     text: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Correction(SQLModel, table=True):
+    """A staff member said a classifier was wrong about a message: training data for the next
+    model, kept with who said it and when."""
+
+    __tablename__ = "corrections"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="messages.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="cases.id")
+    kind: str = Field(max_length=16)  # category | sentiment
+    value: str = Field(max_length=32)
+    previous: str | None = Field(default=None, max_length=32)
+    staff_id: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow)

@@ -19,13 +19,16 @@ log = logging.getLogger(__name__)
 
 
 class Triage:
-    def __init__(self, cases: CaseService, console: StaffConsole):
+    def __init__(
+        self, cases: CaseService, console: StaffConsole, categories: dict[str, str] | None = None
+    ):
         self.cases = cases
         self.console = console
+        self.categories = categories or {}  # id -> name shown to staff
 
     async def deliver_card(self, payload: dict[str, Any]) -> str:
         view = await self.cases.view(int(payload["case_id"]))
-        card = case_card(view)
+        card = case_card(view, self.categories)
         case = view.case
         if case.card_channel and case.card_ts:
             await self.console.update_card(case.card_channel, case.card_ts, card)
@@ -44,6 +47,9 @@ class Triage:
         return await self.console.post_note(
             case.card_channel, case.card_ts, f"*{author}:* {payload['text']}"
         )
+
+    async def deliver_notice(self, payload: dict[str, Any]) -> str:
+        return await self.console.post_text(str(payload["text"]))
 
     async def handle(self, action: StaffAction) -> None:
         """Carry out a staff action. Raises `CaseError` with a message for the staff member."""
@@ -65,5 +71,9 @@ class Triage:
             )
         elif action.kind == "resolve":
             await self.cases.resolve(action.case_id, action.staff_id)
+        elif action.kind == "recategorize":
+            await self.cases.correct(action.case_id, action.staff_id, "category", action.text)
+        elif action.kind == "sentiment":
+            await self.cases.correct(action.case_id, action.staff_id, "sentiment", action.text)
         else:
             raise CaseError(f"Unknown action {action.kind!r}.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,11 +19,17 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bots.base import Channel
 from bots.slack import SlackConsole
 from bots.telegram import TelegramChannel
+from classifiers.affect import DEFAULT_MODEL, TweetStage
+from classifiers.base import Stage
+from classifiers.category import CategoryModel, CategoryStage, load_categories
 from classifiers.encoder import MiniLMEncoder
 from classifiers.language import LanguageStage
+from classifiers.multilingual import DEFAULT_MODEL as MULTILINGUAL_MODEL
+from classifiers.multilingual import MultilingualSentimentStage
 from classifiers.pipeline import Pipeline
 from listening.ingest import Ingestor
-from listening.outbox import Outbox, RetryPolicy
+from listening.outbox import Outbox, RetryPolicy, enqueue
+from responders.abuse import AbuseResponder
 from responders.cases import CaseService
 from responders.chain import ResponderChain
 from responders.commands import CommandResponder
@@ -30,6 +37,7 @@ from responders.escalation import EscalationResponder
 from responders.faq import FaqMatcher, FaqResponder, load_knowledge_base
 from responders.followup import FollowUpResponder
 from responders.language import LanguageResponder
+from responders.retraining import CategoryRetrainer, latest_model_dir, trained_at_of
 from responders.triage import Triage
 from townhall.db import Database
 from townhall.domain import OutboundMessage, SendError
@@ -46,11 +54,24 @@ class Models:
 
     encoder: MiniLMEncoder
     language: LanguageStage
+    tweet: TweetStage | None = None
+    multilingual: MultilingualSentimentStage | None = None
     _examples: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls) -> Models:
-        return cls(encoder=MiniLMEncoder(), language=LanguageStage())
+        tweet = None
+        if (DEFAULT_MODEL / "weights.safetensors").exists():
+            tweet = TweetStage(DEFAULT_MODEL)
+        else:
+            log.warning("no tweet model at %s: sentiment and abuse are off", DEFAULT_MODEL)
+        multilingual = None
+        if (MULTILINGUAL_MODEL / "head.npz").exists():
+            multilingual = MultilingualSentimentStage(MULTILINGUAL_MODEL)
+        return cls(
+            encoder=MiniLMEncoder(), language=LanguageStage(), tweet=tweet,
+            multilingual=multilingual,
+        )
 
     def encode_examples(self, texts: list[str]) -> np.ndarray:
         """Embeddings of knowledge-base examples, remembered: a rebuilt app reuses them."""
@@ -73,25 +94,38 @@ class Townhall:
             concurrency=outbox_settings.concurrency,
             poll_interval=outbox_settings.poll_interval,
         )
-        self.pipeline = Pipeline(
-            [models.language, models.encoder], batch_size=settings.classifiers.batch_size
+        self.categories = load_categories(settings.classifiers.categories_path)
+        trained = latest_model_dir(settings.data_dir / "models")
+        self.category_stage = CategoryStage(
+            CategoryModel.load(trained)
+            if trained
+            else CategoryModel.zero_shot(self.categories, models.encode_examples)
         )
+        stages: list[Stage] = [models.language, models.encoder, self.category_stage]
+        stages += [stage for stage in (models.tweet, models.multilingual) if stage is not None]
+        self.pipeline = Pipeline(stages, batch_size=settings.classifiers.batch_size)
         default_language, entries = load_knowledge_base(settings.faq.path)
         matcher = FaqMatcher(entries, models.encode_examples)
         self.cases = CaseService(
             self.db, self.outbox, city_name=settings.city_name,
             prefix=settings.cases.reference_prefix,
+            categories=[c.id for c in self.categories],
         )
+        escalation = EscalationResponder(self.cases, matcher)
         chain = ResponderChain(
             [
                 LanguageResponder(self.db),
                 CommandResponder(self.cases, city_name=settings.city_name),
                 FollowUpResponder(self.cases),
+                AbuseResponder(
+                    settings.classifiers.abuse_policy, settings.classifiers.abuse_reply,
+                    escalation, threshold=settings.classifiers.abuse_threshold,
+                ),
                 FaqResponder(
                     matcher, threshold=settings.faq.threshold, margin=settings.faq.margin,
                     default_language=default_language,
                 ),
-                EscalationResponder(self.cases, matcher),
+                escalation,
             ]
         )
         key = settings.security.pseudonym_key
@@ -108,11 +142,23 @@ class Townhall:
         self.channels: dict[str, Channel] = {}
         self.telegram = self._build_telegram()
         self.console = self._build_slack()
-        self.triage = Triage(self.cases, self.console) if self.console else None
+        names = {c.id: c.name for c in self.categories}
+        self.triage = Triage(self.cases, self.console, names) if self.console else None
         self.outbox.register("message", self._send_message)
         if self.triage is not None:
             self.outbox.register("card", self.triage.deliver_card)
             self.outbox.register("note", self.triage.deliver_note)
+            self.outbox.register("notice", self.triage.deliver_notice)
+        self.retrainer = CategoryRetrainer(
+            db=self.db,
+            stage=self.category_stage,
+            categories=self.categories,
+            encode=models.encoder.encode,
+            models_dir=settings.data_dir / "models",
+            min_corrections=settings.classifiers.retrain_min_corrections,
+            announce=self.notify_staff if self.triage is not None else None,
+            trained_at=trained_at_of(trained),
+        )
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.web = WebServer(
             build_web_app(
@@ -173,6 +219,15 @@ class Townhall:
             raise SendError(f"channel {message.address.channel!r} is not enabled")
         return await channel.send(message)
 
+    async def notify_staff(self, text: str) -> None:
+        """A notice for staff in the triage channel, delivered through the outbox."""
+        key = f"notice:{uuid.uuid4().hex}"
+        await self.db.run(
+            lambda s: enqueue(s, key=key, kind="notice", stream="console:notice",
+                              payload={"text": text})
+        )
+        self.outbox.wake()
+
     async def start(self) -> None:
         """Start everything; when this returns the bot is answering.
 
@@ -186,6 +241,10 @@ class Townhall:
         if self.console is not None and self.triage is not None:
             await self.console.start(self.triage.handle)
             self.scheduler.add_job(self.console.refresh_staff, "interval", minutes=10)
+        self.scheduler.add_job(
+            self.retrainer.run, "interval", days=self.settings.classifiers.retrain_interval_days,
+            max_instances=1, coalesce=True,
+        )
         self.scheduler.add_job(
             self.ingestor.recover, "interval", minutes=1, next_run_time=datetime.now(UTC),
             max_instances=1, coalesce=True,

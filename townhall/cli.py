@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
+from townhall.cli_ml import bench_classify, eval_app, train_app
 from townhall.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -20,6 +21,9 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic migrat
 app.add_typer(db_app, name="db")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks; each prints one JSON object.")
 app.add_typer(bench_app, name="bench")
+app.add_typer(train_app, name="train")
+app.add_typer(eval_app, name="eval")
+bench_app.command("classify")(bench_classify)
 
 console = Console(stderr=True)
 log = logging.getLogger("townhall")

@@ -146,6 +146,16 @@ class CardField:
 
 
 @dataclass(frozen=True)
+class Select:
+    """A drop-down on a card. Each option's value is sent back as `StaffAction.text`."""
+
+    placeholder: str
+    action: str
+    case_id: int
+    options: tuple[tuple[str, str], ...]  # (label, value)
+
+
+@dataclass(frozen=True)
 class Card:
     """A neutral rich card: Slack renders it as Block Kit, other consoles as text and buttons."""
 
@@ -154,6 +164,7 @@ class Card:
     fields: tuple[CardField, ...] = ()
     sections: tuple[tuple[str, str], ...] = ()
     buttons: tuple[Button, ...] = ()
+    selects: tuple[Select, ...] = ()
     footer: str = ""
 
 
@@ -172,7 +183,8 @@ class CaseStatus(StrEnum):
 class StaffAction:
     """Something a staff member did in the console.
 
-    `kind` is claim, reply, resolve or thread_reply. Buttons and modals name the case by id;
+    `kind` is claim, reply, resolve, thread_reply, recategorize or sentiment (the last two
+    correct a classifier; `text` carries the chosen value). Buttons and modals name the case by id;
     a reply written in a card's thread names the card (`card_channel`, `card_ts`) instead.
     `key` is unique per real-world action, so a redelivered action changes nothing twice.
     """
@@ -208,6 +220,7 @@ class Classification:
     embedding: list[float] | None = field(default=None, repr=False)
     labels: dict[str, str] = field(default_factory=dict)
     scores: dict[str, float] = field(default_factory=dict)
+    models: dict[str, str] = field(default_factory=dict)  # label -> "name-vN" that produced it
 
 
 def event_to_dict(event: InboundEvent) -> dict[str, object]:

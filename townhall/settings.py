@@ -89,6 +89,15 @@ class OutboxSettings(BaseModel):
 class ClassifierSettings(BaseModel):
     encoder: Literal["minilm"] = "minilm"
     batch_size: int = 32
+    categories_path: Path = Path("config/categories.yaml")
+    abuse_policy: Literal["escalate", "acknowledge"] = "escalate"
+    abuse_threshold: float = 0.8
+    abuse_reply: str = (
+        "Thank you for your message. We want to help, and we will read it; please keep "
+        "messages respectful so our staff can do their work."
+    )
+    retrain_min_corrections: int = 20
+    retrain_interval_days: int = 7
 
 
 class CaseSettings(BaseModel):

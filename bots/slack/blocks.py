@@ -51,23 +51,33 @@ def card_blocks(card: Card) -> list[dict[str, Any]]:
     for heading, body in card.sections:
         text = f"*{heading}*\n{body}"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, 3000)}})
-    if card.buttons:
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": "case_actions",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": button.action,
-                        "text": {"type": "plain_text", "text": button.label},
-                        "value": button.value,
-                        **({"style": "primary"} if button.action == "case_claim" else {}),
-                    }
-                    for button in card.buttons
-                ],
-            }
-        )
+    elements: list[dict[str, Any]] = [
+        {
+            "type": "button",
+            "action_id": button.action,
+            "text": {"type": "plain_text", "text": button.label},
+            "value": button.value,
+            **({"style": "primary"} if button.action == "case_claim" else {}),
+        }
+        for button in card.buttons
+    ]
+    elements += [
+        {
+            "type": "static_select",
+            "action_id": select.action,
+            "placeholder": {"type": "plain_text", "text": select.placeholder},
+            "options": [
+                {
+                    "text": {"type": "plain_text", "text": _clip(label, 75)},
+                    "value": f"{select.case_id}:{value}",
+                }
+                for label, value in select.options[:100]
+            ],
+        }
+        for select in card.selects
+    ]
+    if elements:
+        blocks.append({"type": "actions", "block_id": "case_actions", "elements": elements})
     if card.footer:
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(card.footer)}]}

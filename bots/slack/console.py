@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 REFUSAL = "Only the city's communications staff can act on cases. Ask an admin to add you."
 BUTTON_ACTIONS = {"case_claim": "claim", "case_resolve": "resolve"}
+SELECT_ACTIONS = {"case_recategorize": "recategorize", "case_sentiment": "sentiment"}
 # Slack errors that retrying cannot fix.
 PERMANENT_ERRORS = {
     "channel_not_found", "not_in_channel", "is_archived", "msg_too_long", "no_text",
@@ -144,6 +145,13 @@ class SlackConsole:
             raise send_error(exc) from exc
         return str(response["ts"])
 
+    async def post_text(self, text: str) -> str:
+        try:
+            response = await self.client.chat_postMessage(channel=self.triage_channel, text=text)
+        except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:
+            raise send_error(exc) from exc
+        return str(response["ts"])
+
     # --- listeners ----------------------------------------------------------------------------
 
     def _register(self) -> None:
@@ -152,6 +160,8 @@ class SlackConsole:
         app.action("case_claim")(self._on_button)
         app.action("case_resolve")(self._on_button)
         app.action("case_reply")(self._on_reply_button)
+        app.action("case_recategorize")(self._on_select)
+        app.action("case_sentiment")(self._on_select)
         app.view(REPLY_MODAL)(self._on_reply_submitted)
         app.event("message")(self._on_message)
         app.command("/townhall")(self._on_command)
@@ -187,6 +197,19 @@ class SlackConsole:
             staff_id=body["user"]["id"],
             key=f"slack-action:{body.get('trigger_id', '')}",
             case_id=int(action["value"]),
+        )
+        await self._act(staff_action, client, (body.get("channel") or {}).get("id"))
+
+    async def _on_select(self, ack: Any, body: dict, action: dict, client: AsyncWebClient) -> None:
+        """A correction chosen from a card's drop-down: the option value is `case_id:value`."""
+        await ack()
+        case_id, _, value = action["selected_option"]["value"].partition(":")
+        staff_action = StaffAction(
+            kind=SELECT_ACTIONS[action["action_id"]],
+            staff_id=body["user"]["id"],
+            key=f"slack-action:{body.get('trigger_id', '')}",
+            case_id=int(case_id),
+            text=value,
         )
         await self._act(staff_action, client, (body.get("channel") or {}).get("id"))
 

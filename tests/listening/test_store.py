@@ -68,3 +68,41 @@ def test_stored_event_can_be_rebuilt_for_recovery(db: Database) -> None:
         stored = db.transact(store_event, event, "p-777")
         row = db.transact(lambda s, i=stored.message_id: s.get(Message, i))
         assert event_from_dict(row.event) == event
+
+
+class _Echo:
+    name = "echo"
+
+    async def respond(self, turn):
+        from responders.chain import Reply
+
+        return Reply(f"echo: {turn.message.text}", self.name)
+
+
+async def test_a_message_stored_but_never_handled_is_recovered_once(db: Database) -> None:
+    from datetime import timedelta
+
+    from classifiers.pipeline import Pipeline
+    from listening.ingest import Ingestor
+    from listening.models import OutboxItem
+    from listening.outbox import Outbox
+    from responders.chain import ResponderChain
+
+    pseudonymize = Pseudonymizer(b"k" * 32)
+    event = _event("777:42", text="are you there?")
+    db.transact(store_event, event, pseudonymize("telegram", "777"))  # then the process died
+    pipeline = Pipeline([])
+    ingestor = Ingestor(
+        db=db, pipeline=pipeline, chain=ResponderChain([_Echo()]), outbox=Outbox(db),
+        pseudonymize=pseudonymize,
+    )
+    try:
+        assert await ingestor.recover(older_than=timedelta(0)) == 1
+        assert await ingestor.recover(older_than=timedelta(0)) == 0
+        assert await ingestor(event) is False  # a late redelivery changes nothing
+    finally:
+        await pipeline.close()
+    items = await db.run(lambda s: s.exec(select(OutboxItem)).all())
+    assert [i.payload["text"] for i in items] == ["echo: are you there?"]
+    message = await db.run(lambda s: s.exec(select(Message)).one())
+    assert message.handled_at is not None and message.responder == "echo"

@@ -106,6 +106,7 @@ def card_buttons(card: dict[str, Any]) -> dict[str, str]:
         for block in card.get("blocks", [])
         if block.get("type") == "actions"
         for element in block["elements"]
+        if element.get("type") == "button"
     }
 
 
