@@ -355,3 +355,4 @@ class CategoryStage:
             best = int(row.argmax())
             result.labels[self.name] = self.model.labels[best]
             result.scores[self.name] = round(float(row[best]), 4)
+            result.models[self.name] = f"{self.model.name}-{self.model.kind}-v{self.model.version}"

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
@@ -24,6 +25,7 @@ from sklearn.metrics import f1_score
 C_GRID = (1.0, 3.0, 10.0)
 FOLDS = 3
 MAX_ITER = 3000
+Features = np.ndarray | sp.csr_matrix  # embeddings, or [TF-IDF | embeddings]
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def stratified_folds(labels: Sequence[int], folds: int, seed: int) -> list[np.nd
     return [np.flatnonzero(fold_of == fold) for fold in range(folds)]
 
 
-def _fit(x: np.ndarray, y: np.ndarray, C: float, seed: int) -> tuple[LogisticRegression, bool]:
+def _fit(x: Features, y: np.ndarray, C: float, seed: int) -> tuple[LogisticRegression, bool]:
     model = LogisticRegression(C=C, class_weight="balanced", max_iter=MAX_ITER, random_state=seed)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
@@ -65,7 +67,7 @@ def _fit(x: np.ndarray, y: np.ndarray, C: float, seed: int) -> tuple[LogisticReg
     return model, converged
 
 
-def choose_C(x: np.ndarray, y: np.ndarray, seed: int,
+def choose_C(x: Features, y: np.ndarray, seed: int,
              grid: Sequence[float] = C_GRID) -> tuple[float, dict[str, float]]:
     """The C with the best out-of-fold macro F1 (ties: the smaller, more regularised C)."""
     folds = stratified_folds(y.tolist(), FOLDS, seed)
@@ -82,7 +84,7 @@ def choose_C(x: np.ndarray, y: np.ndarray, seed: int,
     return float(best), results
 
 
-def fit_logistic(x: np.ndarray, labels: Sequence[int], classes: int, *, C: float | None = None,
+def fit_logistic(x: Features, labels: Sequence[int], classes: int, *, C: float | None = None,
                  seed: int = 0) -> LinearFit:
     """Multinomial, class-balanced logistic regression as (weights, bias) over `classes` rows.
 

@@ -122,13 +122,14 @@ class CategoryRetrainer:
         check = [(c.text, c.label) for c in held_out] + list(self.validation)
         current_f1 = candidate_f1 = 0.0
         if check:
-            embeddings = self.encode([text for text, _ in check])
+            check_texts = [text for text, _ in check]
+            embeddings = self.encode(check_texts)
             truth = [label for _, label in check]
             names = sorted(set(truth) | set(candidate.labels))
             index = {name: i for i, name in enumerate(names)}
 
             def f1(model: CategoryModel) -> float:
-                predicted = [index.get(p, -1) for p in model.predict(embeddings)]
+                predicted = [index.get(p, -1) for p in model.predict(embeddings, check_texts)]
                 return scores([index[t] for t in truth], predicted)["macro_f1"]
 
             current_f1, candidate_f1 = f1(self.stage.model), f1(candidate)

@@ -21,7 +21,7 @@ from bots.slack import SlackConsole
 from bots.telegram import TelegramChannel
 from classifiers.affect import DEFAULT_MODEL, TweetStage
 from classifiers.base import Stage
-from classifiers.category import CategoryModel, CategoryStage, load_categories
+from classifiers.category import CategoryStage, build_category_model, load_categories
 from classifiers.encoder import MiniLMEncoder
 from classifiers.language import LanguageStage
 from classifiers.multilingual import DEFAULT_MODEL as MULTILINGUAL_MODEL
@@ -97,9 +97,9 @@ class Townhall:
         self.categories = load_categories(settings.classifiers.categories_path)
         trained = latest_model_dir(settings.data_dir / "models")
         self.category_stage = CategoryStage(
-            CategoryModel.load(trained)
-            if trained
-            else CategoryModel.zero_shot(self.categories, models.encode_examples)
+            build_category_model(
+                settings.classifiers.categories_path, models.encode_examples, trained
+            )
         )
         stages: list[Stage] = [models.language, models.encoder, self.category_stage]
         stages += [stage for stage in (models.tweet, models.multilingual) if stage is not None]

@@ -34,7 +34,7 @@ def _train_tweet_model(
     sentiment: Path, abuse: Path, sentiment_dev: Path, abuse_dev: Path,
     out: Path, epochs: float, seed: int,
 ) -> None:
-    from classifiers.training import train_tweet_model
+    from classifiers.training import civic_texts, refit_abuse_head, train_tweet_model
 
     with Progress(
         TextColumn("[bold]training[/] {task.description}"), BarColumn(),
@@ -52,6 +52,9 @@ def _train_tweet_model(
             {"sentiment": sentiment_dev, "abuse": abuse_dev},
             out, epochs=epochs, seed=seed, progress=report,
         )
+    with console.status("Refitting the abuse head with the city's own (civic) examples…"):
+        civic = civic_texts(Path("config/faq.yaml"), Path("config/categories.yaml"))
+        card = refit_abuse_head(out, abuse, abuse_dev, civic, seed=seed)
     _emit({"artifact": str(out), "validation_metrics": card["validation_metrics"]})
 
 
@@ -181,22 +184,33 @@ def eval_abuse(data: DataOption, model: Path = DEFAULT_MODEL) -> None:
     _emit(evaluate_head("abuse", data, model))
 
 
-def bench_classify(n: int = 2000, batch_size: int = 32, singles: int = 100) -> None:
+def bench_classify(
+    n: int = 2000,
+    batch_size: int = 32,
+    singles: int = 100,
+    data: Annotated[Path | None, typer.Option(help="JSONL with a text field; default: the "
+                                              "FAQ's English example questions")] = None,
+) -> None:
     """The whole classification pipeline: batched throughput and single-message latency."""
     import os
 
     from classifiers.affect import TweetStage
     from classifiers.encoder import MiniLMEncoder
     from classifiers.language import LanguageStage
+    from classifiers.multilingual import MultilingualSentimentStage
     from classifiers.pipeline import Pipeline
     from responders.faq import load_knowledge_base
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    _, entries = load_knowledge_base(Path("config/faq.yaml"))
-    texts = [q for entry in entries for q in entry.all_questions()]
+    if data is not None:
+        texts = [json.loads(line)["text"] for line in data.read_text().splitlines() if line]
+    else:
+        _, entries = load_knowledge_base(Path("config/faq.yaml"))
+        texts = [question for entry in entries for question in entry.questions]
     texts = (texts * (n // len(texts) + 1))[:n]
     encoder = MiniLMEncoder()
-    stages = [LanguageStage(), encoder, _category_stage(encoder), TweetStage()]
+    stages = [LanguageStage(), encoder, _category_stage(encoder), TweetStage(),
+              MultilingualSentimentStage()]
     pipeline = Pipeline(stages, batch_size=batch_size)
     pipeline.classify_batch(texts[:batch_size])  # warm up
     started = time.perf_counter()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from classifiers.affect import DEFAULT_MODEL, TweetStage
-from classifiers.training import read_labelled, train_tweet_model
+from classifiers.training import read_labelled, refit_abuse_head, train_tweet_model
 from classifiers.tweet_model import TASKS, TweetModel, predict_proba
 from townhall.domain import Classification
 
@@ -52,6 +52,13 @@ def test_training_writes_an_artifact_that_reloads(tmp_path: Path) -> None:
     probabilities = predict_proba(model, tokenizer, ["hello", "what a mess", "x" * 500])
     assert probabilities["sentiment"].shape == (3, 3)
     assert np.allclose(probabilities["abuse"].sum(axis=1), 1.0, atol=1e-5)
+
+    civic = ["when is garbage day", "where do I dump old paint", "the trash was not picked up"]
+    refit = refit_abuse_head(out, abuse, abuse, civic)
+    assert refit["abuse_head"]["civic_not_offensive_examples"] == 3
+    assert refit["validation_metrics"]["sentiment"] == card["validation_metrics"]["sentiment"]
+    model, tokenizer, _ = TweetModel.load(out)
+    assert predict_proba(model, tokenizer, civic)["abuse"].shape == (3, 2)
 
 
 def test_labels_by_index_or_name_and_clear_errors(tmp_path: Path) -> None:
