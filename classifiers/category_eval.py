@@ -12,7 +12,6 @@ the largest class, which would make the comparison look better than it is).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,35 +21,13 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from classifiers.category import Category, CategoryModel, Encode
+from classifiers.datasets import read_rows
 from classifiers.metrics import scores
+
+__all__ = ["baseline", "evaluate_category", "evaluate_files", "read_rows", "train_model"]
 
 Row = tuple[str, str]
 KEYS = ("macro_f1", "accuracy")
-
-
-def read_rows(path: Path | str) -> list[Row]:
-    """`{"text", "label"}` JSONL as (text, label) pairs; other fields are ignored."""
-    path = Path(path)
-    rows: list[Row] = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(record, dict):
-                raise ValueError(f"{path}:{number}: expected a JSON object")
-            text, label = record.get("text"), record.get("label")
-            if not isinstance(text, str):
-                raise ValueError(f"{path}:{number}: `text` must be a string")
-            if label is None or isinstance(label, (dict, list)) or str(label) == "":
-                raise ValueError(f"{path}:{number}: `label` must be a class name")
-            rows.append((text, str(label)))
-    if not rows:
-        raise ValueError(f"{path}: no rows")
-    return rows
 
 
 def label_categories(labels: Sequence[str]) -> list[Category]:

@@ -21,26 +21,12 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+from classifiers.datasets import read_records
+
 DATA_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data"
 DATASETS = {"newport": "newport_seeclickfix", "crisislext26": "crisislext26"}
 OUTPUT_PREFIX = {"newport": "newport", "crisislext26": "crisis"}
 DEV_FRACTION = 0.2
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    records = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{number}: not JSON ({exc.msg})") from exc
-            if not isinstance(record, dict) or "text" not in record or "label" not in record:
-                raise ValueError(f"{path}:{number}: expected an object with text and label")
-            records.append(record)
-    return records
 
 
 def _write_jsonl(path: Path, records: list[dict]) -> None:
@@ -112,7 +98,7 @@ def make_dev_split(
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; choose one of {sorted(DATASETS)}")
     folder = source or DATA_ROOT / DATASETS[dataset]
-    records = _read_jsonl(folder / "train.jsonl")
+    records = read_records(folder / "train.jsonl")
     if dataset == "newport":
         train, dev = split_by_label_groups(records, seed=311)
     else:

@@ -60,7 +60,7 @@ class CaseService:
     async def open(
         self, *, message_id: int, citizen_id: int, conversation_id: int, address: Address,
         summary: str, language: str, suggestions: list[dict],
-        labels: dict[str, str] | None = None,
+        labels: dict[str, str] | None = None, abusive: bool = False,
     ) -> Case:
         """Open a case for a message (idempotent per message) and queue its staff card."""
 
@@ -76,7 +76,7 @@ class CaseService:
                 address=address.as_dict(), summary=summary, language=language,
                 suggestions=suggestions, category=(labels or {}).get("category"),
                 sentiment=(labels or {}).get("sentiment"),
-                abusive=(labels or {}).get("abuse") == "offensive",
+                abusive=abusive,
             )
             session.add(case)
             session.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from responders.abuse import is_abusive
 from responders.cases import CaseService
 from responders.chain import Reply, Turn
 from responders.faq import FaqMatcher
@@ -11,9 +12,12 @@ from responders.texts import say
 class EscalationResponder:
     name = "escalation"
 
-    def __init__(self, cases: CaseService, matcher: FaqMatcher | None = None):
+    def __init__(
+        self, cases: CaseService, matcher: FaqMatcher | None = None, abuse_threshold: float = 0.8
+    ):
         self.cases = cases
         self.matcher = matcher
+        self.abuse_threshold = abuse_threshold
 
     async def respond(self, turn: Turn) -> Reply | None:
         message = turn.message
@@ -34,6 +38,7 @@ class EscalationResponder:
             language=turn.language,
             suggestions=suggestions,
             labels=turn.classification.labels,
+            abusive=is_abusive(turn, self.abuse_threshold),
         )
         return Reply(
             say("case_opened", turn.language, ref=case.reference), self.name, case_id=case.id

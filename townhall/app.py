@@ -111,7 +111,9 @@ class Townhall:
             prefix=settings.cases.reference_prefix,
             categories=[c.id for c in self.categories],
         )
-        escalation = EscalationResponder(self.cases, matcher)
+        escalation = EscalationResponder(
+            self.cases, matcher, abuse_threshold=settings.classifiers.abuse_threshold
+        )
         chain = ResponderChain(
             [
                 LanguageResponder(self.db),

@@ -4,9 +4,6 @@ Citizen -> fake Telegram -> python-telegram-bot -> ingest -> FAQ or case -> outb
 case card -> fake Slack -> staff clicks (signed requests into bolt) -> case service -> citizen.
 """
 
-from pathlib import Path
-
-import pytest
 from sqlmodel import select
 
 from listening.models import Message, OutboxItem
@@ -18,16 +15,9 @@ from townhall.testing.harness import (
     Harness,
     card_buttons,
     card_text,
-    running_townhall,
 )
 
 CITIZEN = 5550001
-
-
-@pytest.fixture
-async def harness(models, database_url: str, tmp_path: Path):
-    async with running_townhall(models, database_url=database_url, data_dir=tmp_path) as h:
-        yield h
 
 
 async def test_faq_question_is_answered(harness: Harness) -> None:

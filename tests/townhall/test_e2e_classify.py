@@ -1,22 +1,13 @@
 """Classification in the running bot: the card shows it, staff correct it, abuse is never
 answered from the FAQ. Through the real SDKs and fakes, on both databases."""
 
-from pathlib import Path
-
-import pytest
 from sqlmodel import select
 
 from listening.models import Message
 from responders.models import Correction
-from townhall.testing.harness import STAFF_ID, Harness, card_buttons, card_text, running_townhall
+from townhall.testing.harness import STAFF_ID, Harness, card_buttons, card_text
 
 CITIZEN = 5550003
-
-
-@pytest.fixture
-async def harness(models, database_url: str, tmp_path: Path):
-    async with running_townhall(models, database_url=database_url, data_dir=tmp_path) as h:
-        yield h
 
 
 async def test_card_shows_classification_and_staff_corrections_are_stored(
