@@ -7,6 +7,7 @@ never changes without the citizen and the card hearing about it, and never the o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -258,7 +259,7 @@ class CaseService:
 
     # --- helpers ------------------------------------------------------------------------------
 
-    async def _staff_op(self, work) -> Case:
+    async def _staff_op(self, work: Callable[[Session], Case]) -> Case:
         case = await self.db.run(work)
         self.outbox.wake()
         return case
