@@ -9,7 +9,7 @@ which is what that split is for, and stored in the model card so that it is appl
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -45,5 +45,3 @@ def apply_biases(probabilities: np.ndarray, biases: Sequence[float]) -> np.ndarr
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)
 
-
-Metric = Callable[[Sequence[int], Sequence[int]], float]

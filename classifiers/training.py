@@ -22,7 +22,14 @@ from torch import nn
 from classifiers.calibration import apply_biases, fit_biases
 from classifiers.datasets import read_labelled
 from classifiers.metrics import scores
-from classifiers.tweet_model import TASKS, TweetModel, load_base, predict_proba, tokenize
+from classifiers.tweet_model import (
+    TASKS,
+    TweetModel,
+    load_base,
+    pooled_features,
+    predict_proba,
+    tokenize,
+)
 
 Progress = Callable[[int, int, float], None]  # step, total steps, running loss
 
@@ -34,7 +41,7 @@ class Example:
     label: int
 
 
-def _batches(examples: list[Example], batch_size: int, tokenizer, rng: random.Random):
+def _batches(examples: list[Example], batch_size: int, rng: random.Random):
     """Same-task batches of similar length (less padding), in random order."""
     batches = []
     for task in sorted({e.task for e in examples}):
@@ -128,9 +135,9 @@ def train_tweet_model(
     plan = []
     whole, fraction = int(epochs), epochs - int(epochs)
     for _ in range(whole):
-        plan += _batches(examples, batch_size, tokenizer, rng)
+        plan += _batches(examples, batch_size, rng)
     if fraction:
-        extra = _batches(examples, batch_size, tokenizer, rng)
+        extra = _batches(examples, batch_size, rng)
         plan += extra[: int(len(extra) * fraction)]
     warmup = max(1, len(plan) // 20)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -206,7 +213,7 @@ def refit_abuse_head(
 
     model, tokenizer, card = TweetModel.load(directory)
     rows = read_labelled(train, TASKS["abuse"].labels) + [(text, 0) for text in civic]
-    features = _pooled(model, tokenizer, [text for text, _ in rows])
+    features = pooled_features(model, tokenizer, [text for text, _ in rows])
     targets = np.array([label for _, label in rows])
     # C=1, not the value cross-validation on TweetEval prefers (0.01): that strong a penalty
     # drowns the few civic examples, and "when is my garbage picked up?" is flagged again.
@@ -228,13 +235,3 @@ def refit_abuse_head(
     }
     model.save(directory, {k: v for k, v in card.items() if k != "tasks"})
     return card
-
-
-def _pooled(model: TweetModel, tokenizer, texts: list[str], batch_size: int = 64) -> np.ndarray:
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    parts = []
-    with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            batch = tokenize(tokenizer, [texts[i] for i in order[start : start + batch_size]])
-            parts.append(model.pooled(batch["input_ids"], batch["attention_mask"]).numpy())
-    return np.vstack(parts)[np.argsort(order)]

@@ -106,25 +106,28 @@ def tokenize(tokenizer, texts: list[str]) -> dict[str, torch.Tensor]:
     )
 
 
-def predict_proba(model: TweetModel, tokenizer, texts: list[str], batch_size: int = 64
-                  ) -> dict[str, np.ndarray]:
-    """Class probabilities per task, one row per text (batched by length for speed)."""
+def pooled_features(model: TweetModel, tokenizer, texts: list[str], batch_size: int = 64
+                    ) -> np.ndarray:
+    """The encoder's mean-pooled output, one row per text (batched by length: less padding)."""
+    hidden = model.encoder.config.hidden_size
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    outputs: dict[str, list[np.ndarray]] = {name: [] for name in model.heads}
+    parts = [np.zeros((0, hidden), dtype=np.float32)]
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
-            chunk = [texts[i] for i in order[start : start + batch_size]]
-            batch = tokenize(tokenizer, chunk)
-            logits = model(batch["input_ids"], batch["attention_mask"])
-            for name, value in logits.items():
-                outputs[name].append(torch.softmax(value, dim=-1).numpy())
-    inverse = np.argsort(order)
+            batch = tokenize(tokenizer, [texts[i] for i in order[start : start + batch_size]])
+            parts.append(model.pooled(batch["input_ids"], batch["attention_mask"]).numpy())
+    return np.vstack(parts)[np.argsort(order)]
+
+
+def predict_proba(model: TweetModel, tokenizer, texts: list[str], batch_size: int = 64
+                  ) -> dict[str, np.ndarray]:
+    """Class probabilities per task, one row per text: one encoder pass feeds every head."""
+    features = torch.from_numpy(pooled_features(model, tokenizer, texts, batch_size))
     result = {}
-    for name, parts in outputs.items():
-        probabilities = (
-            np.vstack(parts)[inverse] if parts else np.zeros((0, len(model.tasks[name].labels)))
-        )
-        if name in model.biases and len(probabilities):
-            probabilities = apply_biases(probabilities, model.biases[name])
-        result[name] = probabilities
+    with torch.inference_mode():
+        for name, head in model.heads.items():
+            probabilities = torch.softmax(head(features), dim=-1).numpy()
+            if name in model.biases and len(probabilities):
+                probabilities = apply_biases(probabilities, model.biases[name])
+            result[name] = probabilities
     return result

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from classifiers.pipeline import Pipeline
 from listening.models import Citizen, Conversation, Message
-from listening.outbox import Outbox, enqueue
+from listening.outbox import Outbox, citizen_stream, enqueue
 from responders.chain import OpenCase, ResponderChain, Turn
 from responders.models import Case
 from responders.texts import pick_language
@@ -184,7 +184,7 @@ def finish_message(
     if reply is not None:
         enqueue(
             session, key=f"reply:{message_id}", kind="message",
-            stream=f"{reply.address.channel}:{reply.address.chat_id}", payload=reply.as_dict(),
+            stream=citizen_stream(reply.address), payload=reply.as_dict(),
         )
 
 

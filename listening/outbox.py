@@ -23,11 +23,16 @@ from sqlmodel import Session, col, select
 
 from listening.models import OutboxItem
 from townhall.db import Database, insert_or_ignore
-from townhall.domain import SendError, utcnow
+from townhall.domain import Address, SendError, utcnow
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable[str | None]]
+
+
+def citizen_stream(address: Address) -> str:
+    """The ordering stream of everything sent to one chat: replies and case notices alike."""
+    return f"{address.channel}:{address.chat_id}"
 
 
 def enqueue(session: Session, *, key: str, kind: str, stream: str, payload: dict) -> bool:

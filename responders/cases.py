@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from listening.models import Citizen, Message
-from listening.outbox import Outbox, enqueue
+from listening.outbox import Outbox, citizen_stream, enqueue
 from responders.models import Case, CaseEvent, Correction
 from responders.texts import say
 from townhall.db import Database
@@ -39,10 +39,6 @@ class CaseView:
 
 def case_stream(case_id: int) -> str:
     return f"case:{case_id}"
-
-
-def citizen_stream(address: Address) -> str:
-    return f"{address.channel}:{address.chat_id}"
 
 
 class CaseService:

@@ -154,7 +154,7 @@ class CategoryRetrainer:
             })
             self.stage.model = CategoryModel.load(out)
             self.trained_at = now
-        (self.models_dir / "retraining.log").parent.mkdir(parents=True, exist_ok=True)
+        self.models_dir.mkdir(parents=True, exist_ok=True)
         with open(self.models_dir / "retraining.log", "a", encoding="utf-8") as handle:
             handle.write(json.dumps({"at": datetime.now(UTC).isoformat(), **report}) + "\n")
         return report
