@@ -11,17 +11,21 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 import warnings
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    Message,
     MessageEntity,
+    ReplyParameters,
     Update,
 )
-from telegram.constants import MessageLimit
+from telegram.constants import ChatType, MessageLimit
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
@@ -73,8 +77,44 @@ def _button_press(query: CallbackQuery) -> ButtonPress | None:
     )
 
 
-def to_inbound(update: Update) -> InboundEvent | None:
-    """The domain event for a Telegram update, or None for updates we do not handle."""
+@dataclass(frozen=True)
+class BotIdentity:
+    """Who the bot is, to tell whether a group message is addressed to it."""
+
+    id: int
+    username: str
+
+
+def _addressed_to(message: Message, me: BotIdentity | None) -> bool:
+    """In a group, the bot answers a command, a mention of it, or a reply to one of its posts."""
+    if me is None:
+        return False
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == me.id:
+        return True
+    for entity, text in message.parse_entities().items():
+        if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0:
+            target = text.partition("@")[2]
+            return not target or target.lower() == me.username.lower()
+        if entity.type == MessageEntity.MENTION and text[1:].lower() == me.username.lower():
+            return True
+        if entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == me.id:
+            return True
+    return False
+
+
+def _without_mention(text: str, me: BotIdentity | None) -> str:
+    if me is None:
+        return text
+    return re.sub(rf"@{re.escape(me.username)}\b", "", text, flags=re.IGNORECASE).strip()
+
+
+def to_inbound(update: Update, me: BotIdentity | None = None) -> InboundEvent | None:
+    """The domain event for a Telegram update, or None for updates we do not handle.
+
+    A group message is listened to (stored and classified) unless it is addressed to the bot
+    (`me`); then it is answered in the group, and private matters go to the sender's own chat.
+    """
     if update.callback_query is not None:
         return _button_press(update.callback_query)
     answer = update.poll_answer
@@ -101,6 +141,10 @@ def to_inbound(update: Update) -> InboundEvent | None:
         command = word[1:].split("@", 1)[0].lower()
         args = text[entities[0].length :].strip()
     thread = str(message.message_thread_id) if message.is_topic_message else None
+    private = message.chat.type == ChatType.PRIVATE
+    addressed = private or _addressed_to(message, me)
+    if not private and addressed and command is None:
+        text = _without_mention(text, me) or text
     return InboundMessage(
         channel=CHANNEL,
         external_id=f"{message.chat.id}:{message.message_id}",
@@ -110,7 +154,10 @@ def to_inbound(update: Update) -> InboundEvent | None:
         sent_at=message.date,
         command=command,
         args=args if command else "",
-        is_private=message.chat.type == "private",
+        is_private=private,
+        listen_only=not addressed,
+        # Telegram: a user's private chat with the bot has the user's id
+        private_address=None if private else Address(CHANNEL, str(message.from_user.id)),
     )
 
 
@@ -231,7 +278,9 @@ class TelegramChannel:
         await self._dispatch(update)
 
     async def _dispatch(self, update: Update) -> None:
-        event = to_inbound(update)
+        bot = self.application.bot
+        me = BotIdentity(bot.id, bot.username) if bot.username else None
+        event = to_inbound(update, me)
         if update.callback_query is not None:
             try:
                 await update.callback_query.answer()  # stops the button's spinner
@@ -252,6 +301,9 @@ class TelegramChannel:
                  for b in message.buttons]
             )
         parts = split_text(message.text)
+        quote = None
+        if address.reply_to and address.chat_id.startswith("-"):  # a group: quote the question
+            quote = ReplyParameters(int(address.reply_to), allow_sending_without_reply=True)
         sent_ids = []
         try:
             for index, part in enumerate(parts):
@@ -261,6 +313,7 @@ class TelegramChannel:
                     text=part,
                     message_thread_id=int(address.thread_id) if address.thread_id else None,
                     reply_markup=markup if last else None,
+                    reply_parameters=quote if index == 0 else None,
                 )
                 sent_ids.append(str(sent.message_id))
         except TelegramError as exc:

@@ -9,21 +9,25 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from classifiers.affect import TweetStage
 from classifiers.metrics import scores
 from classifiers.training import read_labelled
-from classifiers.tweet_model import TASKS, TweetModel, predict_proba
+from classifiers.tweet_model import TASKS
 
 # VADER's documented thresholds on the compound score
 VADER_POSITIVE = 0.05
 VADER_NEGATIVE = -0.05
 
 
-def evaluate_head(task: str, data: Path, model_dir: Path) -> dict[str, object]:
+def evaluate_head(
+    task: str, data: Path, model_dir: Path, onnx_cache: Path | None = None
+) -> dict[str, object]:
+    """Figures of one head; with `onnx_cache` the model runs in ONNX Runtime, as the bot does."""
     rows = read_labelled(data, TASKS[task].labels)
-    model, tokenizer, card = TweetModel.load(model_dir)
+    stage = TweetStage(model_dir, onnx_cache=onnx_cache)
     texts = [text for text, _ in rows]
     started = time.perf_counter()
-    probabilities = predict_proba(model, tokenizer, texts)[task]
+    probabilities = stage.predict_proba(texts)[task]
     elapsed = time.perf_counter() - started
     figures = scores([label for _, label in rows], probabilities.argmax(axis=1).tolist())
     if task == "abuse":
@@ -32,7 +36,8 @@ def evaluate_head(task: str, data: Path, model_dir: Path) -> dict[str, object]:
         "n": len(rows),
         **figures,
         "msgs_per_s": round(len(rows) / elapsed, 1),
-        "model": f"{card['name']}-v{card['version']}",
+        "model": stage.model_id,
+        "backend": "onnx" if onnx_cache else "torch",
     }
 
 

@@ -66,7 +66,10 @@ class MultilingualSentimentStage:
         chosen = [i for i, result in enumerate(results) if result.language not in ENGLISH]
         if not chosen:
             return
-        probabilities = self.predict_proba(self.encoder.encode([texts[i] for i in chosen]))
+        embeddings = self.encoder.encode([texts[i] for i in chosen])
+        probabilities = self.predict_proba(embeddings)
+        for i, vector in zip(chosen, embeddings, strict=True):
+            results[i].multilingual_embedding = vector.tolist()
         for i, row in zip(chosen, probabilities, strict=True):
             best = int(row.argmax())
             results[i].labels["sentiment"] = self.labels[best]

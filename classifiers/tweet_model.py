@@ -123,11 +123,15 @@ def predict_proba(model: TweetModel, tokenizer, texts: list[str], batch_size: in
                   ) -> dict[str, np.ndarray]:
     """Class probabilities per task, one row per text: one encoder pass feeds every head."""
     features = torch.from_numpy(pooled_features(model, tokenizer, texts, batch_size))
-    result = {}
     with torch.inference_mode():
-        for name, head in model.heads.items():
-            probabilities = torch.softmax(head(features), dim=-1).numpy()
-            if name in model.biases and len(probabilities):
-                probabilities = apply_biases(probabilities, model.biases[name])
-            result[name] = probabilities
-    return result
+        logits = {name: head(features).numpy() for name, head in model.heads.items()}
+    return {name: calibrated(values, model.biases.get(name)) for name, values in logits.items()}
+
+
+def calibrated(logits: np.ndarray, biases: list[float] | None) -> np.ndarray:
+    """Softmax over a head's logits, with the calibration offsets from the model card."""
+    if not len(logits):
+        return logits
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probabilities = shifted / shifted.sum(axis=1, keepdims=True)
+    return apply_biases(probabilities, biases) if biases else probabilities

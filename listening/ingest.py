@@ -10,6 +10,7 @@ and picked up again by `recover()`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,9 +19,9 @@ from sqlmodel import Session, col, select
 from classifiers.pipeline import Pipeline
 from listening.models import Citizen, Conversation, Message
 from listening.outbox import Outbox, citizen_stream, enqueue
-from responders.chain import OpenCase, ResponderChain, Turn
+from responders.chain import OpenCase, Reply, ResponderChain, Turn
 from responders.models import Case
-from responders.texts import pick_language
+from responders.texts import pick_language, say
 from townhall.db import Database, insert_or_ignore
 from townhall.domain import (
     ButtonPress,
@@ -62,6 +63,8 @@ def _text_of(event: InboundEvent) -> str:
 def _kind_of(event: InboundEvent) -> str:
     if isinstance(event, ButtonPress):
         return "button"
+    if isinstance(event, InboundMessage) and event.listen_only:
+        return "listening"
     return "poll_answer" if isinstance(event, PollAnswer) else "message"
 
 
@@ -159,14 +162,31 @@ def reload_stored(session: Session, message_id: int) -> Stored:
     )
 
 
+def outbound_for(
+    event: InboundEvent, reply: Reply | None, language: str
+) -> list[OutboundMessage]:
+    """Where a reply goes: back where the event came from, except a private matter asked in
+    public, which goes to the sender's private chat with a pointer left in the public one."""
+    if reply is None:
+        return []
+    private = isinstance(event, InboundMessage) and event.private_address is not None
+    if not (reply.private and private):
+        return [OutboundMessage(event.address, reply.text, reply.buttons)]
+    assert isinstance(event, InboundMessage) and event.private_address is not None
+    return [
+        OutboundMessage(event.private_address, reply.text, reply.buttons),
+        OutboundMessage(event.address, say("answered_privately", language)),
+    ]
+
+
 def finish_message(
     session: Session,
     message_id: int,
     classification: Classification,
     responder: str | None,
-    reply: OutboundMessage | None,
+    replies: Sequence[OutboundMessage],
 ) -> None:
-    """Mark a message handled and queue its reply, in one transaction."""
+    """Mark a message handled and queue its replies, in one transaction."""
     message = session.get(Message, message_id)
     if message is None or message.handled_at is not None:
         return
@@ -181,9 +201,9 @@ def finish_message(
     message.responder = responder
     message.handled_at = utcnow()
     session.add(message)
-    if reply is not None:
+    for index, reply in enumerate(replies):
         enqueue(
-            session, key=f"reply:{message_id}", kind="message",
+            session, key=f"reply:{message_id}" + (f":{index}" if index else ""), kind="message",
             stream=citizen_stream(reply.address), payload=reply.as_dict(),
         )
 
@@ -246,13 +266,12 @@ class Ingestor:
             classification=classification,
             open_case=stored.open_case,
         )
-        reply = await self.chain.respond(turn)
-        outbound = (
-            OutboundMessage(event.address, reply.text, reply.buttons) if reply is not None else None
-        )
+        # a listened-to public post is classified and counted, never answered
+        listen_only = isinstance(event, InboundMessage) and event.listen_only
+        reply = None if listen_only else await self.chain.respond(turn)
         await self.db.run(
             finish_message, stored.message_id, classification,
-            reply.responder if reply else None, outbound,
+            reply.responder if reply else None, outbound_for(event, reply, language),
         )
         self.outbox.wake()
 

@@ -20,8 +20,11 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def case_card(view: CaseView, categories: dict[str, str] | None = None) -> Card:
-    """The card for a case; `categories` maps category ids to the names staff read."""
+def case_card(
+    view: CaseView, categories: dict[str, str] | None = None, *, faq: bool = False
+) -> Card:
+    """The card for a case; `categories` maps category ids to the names staff read, `faq` adds
+    the "Add to FAQ" button (where a knowledge base can take new entries)."""
     categories = categories or {}
     case = view.case
     status = CaseStatus(case.status)
@@ -43,7 +46,11 @@ def case_card(view: CaseView, categories: dict[str, str] | None = None) -> Card:
     if earlier:
         sections.append(("Recent messages", "\n".join(f"• {_clip(t, 300)}" for t in earlier)))
     if case.suggestions:
-        lines = [f"• `{s['id']}` ({s['score']:.2f})" for s in case.suggestions]
+        lines = [
+            f"• `{s['id']}` " + ("(answer given, did not help)" if s.get("given")
+                                 else f"({s['score']:.2f})")
+            for s in case.suggestions
+        ]
         sections.append(("Closest FAQ entries", "\n".join(lines)))
     staff_lines = [
         f"• {e.kind.replace('_', ' ')} by {'citizen' if e.actor == 'citizen' else f'<@{e.actor}>'}"
@@ -59,6 +66,8 @@ def case_card(view: CaseView, categories: dict[str, str] | None = None) -> Card:
         if status is CaseStatus.NEW:
             buttons.append(Button("Claim", "case_claim", value))
         buttons += [Button("Reply", "case_reply", value), Button("Resolve", "case_resolve", value)]
+        if faq:
+            buttons.append(Button("Add to FAQ", "case_faq_add", value))
     selects: list[Select] = []
     if status.is_open:
         if categories:

@@ -215,6 +215,26 @@ class CaseService:
 
         return await self._staff_op(work)
 
+    async def note(
+        self, case_id: int, staff_id: str, kind: str, note: str, *, detail: str | None = None,
+        idempotency_key: str,
+    ) -> Case:
+        """Record something staff did about a case outside it (made it an FAQ entry): `kind` and
+        `detail` go into its history, `note` into its card's thread. Idempotent per key."""
+
+        def work(session: Session) -> Case:
+            case = self._get(session, case_id)
+            if not enqueue(
+                session, key=f"note:staff:{idempotency_key}", kind="note",
+                stream=case_stream(case_id), payload={"case_id": case_id, "text": note},
+            ):
+                return case  # the same action delivered twice
+            self._log(session, case, staff_id, kind, detail)
+            self._queue_card(session, case)
+            return case
+
+        return await self._staff_op(work)
+
     async def find_by_card(self, channel: str, ts: str) -> Case | None:
         def work(session: Session) -> Case | None:
             return session.exec(

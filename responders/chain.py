@@ -52,6 +52,8 @@ class Reply:
     responder: str
     buttons: tuple[Button, ...] = ()
     case_id: int | None = None
+    # a personal matter (a case, /status): asked in a group, it is answered in private
+    private: bool = False
 
 
 class Responder(Protocol):

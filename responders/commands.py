@@ -24,7 +24,7 @@ class CommandResponder:
         if message.command == "start":
             return Reply(say("welcome", language, city=self.city_name), self.name)
         if message.command == "status":
-            return Reply(await self._status(turn, message.args.strip()), self.name)
+            return Reply(await self._status(turn, message.args.strip()), self.name, private=True)
         return Reply(say("help", language), self.name)
 
     async def _status(self, turn: Turn, reference: str) -> str:

@@ -33,7 +33,7 @@ class EscalationResponder:
             message_id=turn.message_id,
             citizen_id=turn.citizen_id,
             conversation_id=turn.conversation_id,
-            address=message.address,
+            address=message.private_address or message.address,
             summary=message.text,
             language=turn.language,
             suggestions=suggestions,
@@ -41,5 +41,6 @@ class EscalationResponder:
             abusive=is_abusive(turn, self.abuse_threshold),
         )
         return Reply(
-            say("case_opened", turn.language, ref=case.reference), self.name, case_id=case.id
+            say("case_opened", turn.language, ref=case.reference), self.name, case_id=case.id,
+            private=True,
         )

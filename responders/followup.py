@@ -21,5 +21,6 @@ class FollowUpResponder:
             turn.open_case.id, turn.message_id, message.text
         )
         return Reply(
-            say("added_to_case", turn.language, ref=case.reference), self.name, case_id=case.id
+            say("added_to_case", turn.language, ref=case.reference), self.name, case_id=case.id,
+            private=True,
         )

@@ -89,6 +89,41 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "Hecho: a partir de ahora responderé en {name}.",
         "fr": "C'est noté : je répondrai désormais en {name}.",
     },
+    "faq_did_it_help": {
+        "en": "Did this help?",
+        "es": "¿Le ha servido?",
+        "fr": "Cette réponse vous a-t-elle aidé ?",
+    },
+    "faq_yes": {"en": "Yes", "es": "Sí", "fr": "Oui"},
+    "faq_no": {"en": "No", "es": "No", "fr": "Non"},
+    "faq_thanks": {
+        "en": "Thanks for letting us know!",
+        "es": "¡Gracias por decírnoslo!",
+        "fr": "Merci de nous l'avoir dit !",
+    },
+    "faq_which": {
+        "en": "I'm not sure which of these you mean. Please choose one:",
+        "es": "No estoy seguro de cuál de estas preguntas quiere decir. Elija una:",
+        "fr": "Je ne suis pas sûr de ce que vous voulez dire. Choisissez une question :",
+    },
+    "faq_none_of_these": {
+        "en": "None of these: ask a person",
+        "es": "Ninguna: hablar con una persona",
+        "fr": "Aucune : parler à une personne",
+    },
+    "faq_numbered_hint": {
+        "en": "Reply with the number of your choice.",
+        "es": "Responda con el número de su elección.",
+        "fr": "Répondez avec le numéro de votre choix.",
+    },
+    "answered_privately": {
+        "en": "I've answered you in a private message. If it hasn't arrived, open a chat with "
+        "me, press Start and ask again.",
+        "es": "Le he respondido en un mensaje privado. Si no le ha llegado, abra un chat conmigo, "
+        "pulse Iniciar y vuelva a preguntar.",
+        "fr": "Je vous ai répondu en message privé. S'il n'est pas arrivé, ouvrez une "
+        "conversation avec moi, appuyez sur Démarrer et reposez votre question.",
+    },
     "only_in_default": {
         "en": "(This answer is only available in English.)",
         "es": "(Esta respuesta solo está disponible en inglés.)",

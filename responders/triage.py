@@ -13,6 +13,8 @@ from typing import Any
 from bots.base import StaffConsole
 from responders.cards import case_card
 from responders.cases import CaseError, CaseService
+from responders.faq_admin import entry_from_form
+from responders.knowledge import KnowledgeBase
 from townhall.domain import SendError, StaffAction
 
 log = logging.getLogger(__name__)
@@ -20,15 +22,17 @@ log = logging.getLogger(__name__)
 
 class Triage:
     def __init__(
-        self, cases: CaseService, console: StaffConsole, categories: dict[str, str] | None = None
+        self, cases: CaseService, console: StaffConsole, categories: dict[str, str] | None = None,
+        knowledge: KnowledgeBase | None = None,
     ):
         self.cases = cases
         self.console = console
         self.categories = categories or {}  # id -> name shown to staff
+        self.knowledge = knowledge  # staff may add FAQ entries from a card when given
 
     async def deliver_card(self, payload: dict[str, Any]) -> str:
         view = await self.cases.view(int(payload["case_id"]))
-        card = case_card(view, self.categories)
+        card = case_card(view, self.categories, faq=self.knowledge is not None)
         case = view.case
         if case.card_channel and case.card_ts:
             await self.console.update_card(case.card_channel, case.card_ts, card)
@@ -75,5 +79,21 @@ class Triage:
             await self.cases.correct(action.case_id, action.staff_id, "category", action.text)
         elif action.kind == "sentiment":
             await self.cases.correct(action.case_id, action.staff_id, "sentiment", action.text)
+        elif action.kind == "faq_add":
+            await self._add_to_faq(action.case_id, action)
         else:
             raise CaseError(f"Unknown action {action.kind!r}.")
+
+    async def _add_to_faq(self, case_id: int, action: StaffAction) -> None:
+        """Store the entry (`FieldError` names the field to fix), then say so on the card."""
+        if self.knowledge is None:
+            raise CaseError("Adding to the FAQ is not available here.")
+        view = await self.cases.view(case_id, history=0)
+        entry = await self.knowledge.add(
+            entry_from_form(action.text, view.case.category), action.staff_id
+        )
+        await self.cases.note(
+            case_id, action.staff_id, "faq_added",
+            f"Added to the FAQ as `{entry.id}` by <@{action.staff_id}>",
+            detail=f"`{entry.id}`", idempotency_key=action.key,
+        )

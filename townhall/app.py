@@ -9,16 +9,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from pydantic import SecretStr
 
 from bots.base import Channel
 from bots.slack import SlackConsole
 from bots.telegram import TelegramChannel
+from bots.x import XApiClient, XChannel
 from classifiers.affect import DEFAULT_MODEL, TweetStage
 from classifiers.base import Stage
 from classifiers.category import CategoryStage, build_category_model, load_categories
@@ -26,18 +30,26 @@ from classifiers.encoder import MiniLMEncoder
 from classifiers.language import LanguageStage
 from classifiers.multilingual import DEFAULT_MODEL as MULTILINGUAL_MODEL
 from classifiers.multilingual import MultilingualSentimentStage
-from classifiers.pipeline import Pipeline
+from classifiers.onnx_backend import OnnxEncoder
+from classifiers.pipeline import Parallel, Pipeline
+from listening.checkpoints import Checkpoints
 from listening.ingest import Ingestor
 from listening.outbox import Outbox, RetryPolicy, enqueue
+from listening.queries import ListeningQueries
 from responders.abuse import AbuseResponder
 from responders.cases import CaseService
 from responders.chain import ResponderChain
 from responders.commands import CommandResponder
 from responders.escalation import EscalationResponder
-from responders.faq import FaqMatcher, FaqResponder, load_knowledge_base
+from responders.faq import FaqEntry, FaqMatcher, FaqResponder
+from responders.faq_admin import draft_from_case
+from responders.faq_dialogue import FaqDialogueResponder
+from responders.faq_match import Policy
 from responders.followup import FollowUpResponder
+from responders.knowledge import KnowledgeBase
 from responders.language import LanguageResponder
 from responders.retraining import CategoryRetrainer, latest_model_dir, trained_at_of
+from responders.staff_commands import StaffCommands
 from responders.triage import Triage
 from townhall.db import Database
 from townhall.domain import OutboundMessage, SendError
@@ -47,38 +59,70 @@ from townhall.web import WebServer, build_web_app
 
 log = logging.getLogger(__name__)
 
+Encoder = MiniLMEncoder | OnnxEncoder
+
 
 @dataclass
 class Models:
     """The loaded models. Loading takes seconds, so a process (or a test session) does it once."""
 
-    encoder: MiniLMEncoder
+    encoder: Encoder
     language: LanguageStage
     tweet: TweetStage | None = None
     multilingual: MultilingualSentimentStage | None = None
-    _examples: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _examples: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def load(cls) -> Models:
+    def load(cls, backend: str = "onnx", cache_dir: Path = Path("var/onnx")) -> Models:
+        """Load every model; `backend` "onnx" runs both encoders in ONNX Runtime (exported to
+        `cache_dir` on first use), "torch" runs them in eager torch."""
+        onnx_cache = cache_dir if backend == "onnx" else None
         tweet = None
         if (DEFAULT_MODEL / "weights.safetensors").exists():
-            tweet = TweetStage(DEFAULT_MODEL)
+            tweet = TweetStage(DEFAULT_MODEL, onnx_cache=onnx_cache)
         else:
             log.warning("no tweet model at %s: sentiment and abuse are off", DEFAULT_MODEL)
         multilingual = None
         if (MULTILINGUAL_MODEL / "head.npz").exists():
             multilingual = MultilingualSentimentStage(MULTILINGUAL_MODEL)
+        encoder: Encoder = OnnxEncoder(cache_dir) if onnx_cache else MiniLMEncoder()
         return cls(
-            encoder=MiniLMEncoder(), language=LanguageStage(), tweet=tweet,
-            multilingual=multilingual,
+            encoder=encoder, language=LanguageStage(), tweet=tweet, multilingual=multilingual
         )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Models:
+        return cls.load(settings.classifiers.backend, settings.classifiers.onnx_cache)
+
+    def stages(self, category: Stage) -> list[Stage]:
+        """The pipeline's stages in dependency order. With ONNX Runtime the two encoders run
+        side by side (one core each); torch already spreads each over every core."""
+        encoders: list[Stage] = [self.encoder] + ([self.tweet] if self.tweet else [])
+        onnx = isinstance(self.encoder, OnnxEncoder)
+        stages: list[Stage] = [self.language]
+        stages += [Parallel(*encoders)] if onnx and len(encoders) > 1 else encoders
+        stages.append(category)  # reads the embedding
+        if self.multilingual is not None:
+            stages.append(self.multilingual)  # reads the language
+        return stages
 
     def encode_examples(self, texts: list[str]) -> np.ndarray:
         """Embeddings of knowledge-base examples, remembered: a rebuilt app reuses them."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._examples]
+        return self._remembered("minilm", self.encoder.encode, texts)
+
+    def encode_examples_multilingual(self, texts: list[str]) -> np.ndarray:
+        """The same with multilingual-e5, for matching messages that are not in English."""
+        assert self.multilingual is not None
+        return self._remembered("e5", self.multilingual.encoder.encode, texts)
+
+    def _remembered(
+        self, kind: str, encode: Callable[[list[str]], np.ndarray], texts: list[str]
+    ) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if (kind, t) not in self._examples]
         if missing:
-            self._examples.update(zip(missing, self.encoder.encode(missing), strict=True))
-        return np.vstack([self._examples[t] for t in texts])
+            vectors = encode(missing)
+            self._examples.update(((kind, t), v) for t, v in zip(missing, vectors, strict=True))
+        return np.vstack([self._examples[kind, t] for t in texts])
 
 
 class Townhall:
@@ -101,11 +145,18 @@ class Townhall:
                 settings.classifiers.categories_path, models.encode_examples, trained
             )
         )
-        stages: list[Stage] = [models.language, models.encoder, self.category_stage]
-        stages += [stage for stage in (models.tweet, models.multilingual) if stage is not None]
-        self.pipeline = Pipeline(stages, batch_size=settings.classifiers.batch_size)
-        default_language, entries = load_knowledge_base(settings.faq.path)
+        self.pipeline = Pipeline(
+            models.stages(self.category_stage), batch_size=settings.classifiers.batch_size
+        )
+        # config/faq.yaml now; the database's entries are merged in at start (`reload`)
+        self.knowledge = KnowledgeBase.from_file(self.db, settings.faq.path)
+        default_language, entries = self.knowledge.default_language, self.knowledge.entries()
         matcher = FaqMatcher(entries, models.encode_examples)
+        multilingual = (
+            FaqMatcher(entries, models.encode_examples_multilingual)
+            if models.multilingual is not None else None
+        )
+        self.knowledge.on_change(lambda merged: self._rebuild_faq(merged, matcher, multilingual))
         self.cases = CaseService(
             self.db, self.outbox, city_name=settings.city_name,
             prefix=settings.cases.reference_prefix,
@@ -113,6 +164,16 @@ class Townhall:
         )
         escalation = EscalationResponder(
             self.cases, matcher, abuse_threshold=settings.classifiers.abuse_threshold
+        )
+        faq_settings = settings.faq
+        faq = FaqResponder(
+            matcher, threshold=faq_settings.threshold, margin=faq_settings.margin,
+            min_similarity=faq_settings.min_similarity, default_language=default_language,
+            multilingual=multilingual,
+            multilingual_policy=Policy(
+                faq_settings.multilingual_threshold, faq_settings.multilingual_margin,
+                faq_settings.multilingual_min_similarity,
+            ),
         )
         chain = ResponderChain(
             [
@@ -123,10 +184,8 @@ class Townhall:
                     settings.classifiers.abuse_policy, settings.classifiers.abuse_reply,
                     escalation, threshold=settings.classifiers.abuse_threshold,
                 ),
-                FaqResponder(
-                    matcher, threshold=settings.faq.threshold, margin=settings.faq.margin,
-                    default_language=default_language,
-                ),
+                FaqDialogueResponder(self.db, self.cases, self.knowledge.get, faq.answer),
+                faq,
                 escalation,
             ]
         )
@@ -144,8 +203,15 @@ class Townhall:
         self.channels: dict[str, Channel] = {}
         self.telegram = self._build_telegram()
         self.console = self._build_slack()
+        # keyword listening queries, shared by the X adapter and `/townhall listen`
+        self.listening_queries = ListeningQueries(self.db, settings.x.listen_queries)
+        self.x = self._build_x()
+        self.staff_commands = StaffCommands(self.listening_queries if self.x else None)
         names = {c.id: c.name for c in self.categories}
-        self.triage = Triage(self.cases, self.console, names) if self.console else None
+        self.triage = (
+            Triage(self.cases, self.console, names, knowledge=self.knowledge)
+            if self.console else None
+        )
         self.outbox.register("message", self._send_message)
         if self.triage is not None:
             self.outbox.register("card", self.triage.deliver_card)
@@ -189,6 +255,32 @@ class Townhall:
         self.channels[channel.name] = channel
         return channel
 
+    def _build_x(self) -> XChannel | None:
+        x = self.settings.x
+        if not x.enabled:
+            log.info("x: disabled (set TOWNHALL_X__BEARER_TOKEN and/or the OAuth 1.0a keys)")
+            return None
+
+        def secret(value: SecretStr | None) -> str | None:
+            return value.get_secret_value() if value else None
+
+        client = XApiClient(
+            api_url=x.api_url, bearer_token=secret(x.bearer_token),
+            consumer_key=secret(x.consumer_key), consumer_secret=secret(x.consumer_secret),
+            access_token=secret(x.access_token),
+            access_token_secret=secret(x.access_token_secret),
+        )
+        channel = XChannel(
+            client,
+            checkpoints=Checkpoints(self.db),
+            queries=self.listening_queries.active,
+            notify=self.notify_staff if self.console is not None else None,
+            dm_personal_details=x.dm_personal_details,
+            backfill=timedelta(hours=x.backfill_hours),
+        )
+        self.channels[channel.name] = channel
+        return channel
+
     def _build_slack(self) -> SlackConsole | None:
         slack = self.settings.slack
         if not slack.enabled or not slack.triage_channel:
@@ -212,7 +304,19 @@ class Townhall:
                 if slack.app_token and slack.socket_mode
                 else None
             ),
+            faq_draft=lambda case_id: draft_from_case(self.cases, case_id),
+            commands=lambda text, staff_id: self.staff_commands.run(text, staff_id),
         )
+
+    @staticmethod
+    async def _rebuild_faq(
+        entries: list[FaqEntry], *matchers: FaqMatcher | None
+    ) -> None:
+        """Refit the FAQ matchers on the merged knowledge base (an entry was added from Slack),
+        on a worker thread: encoding new questions and refitting take a moment."""
+        for matcher in matchers:
+            if matcher is not None and matcher.entries != entries:
+                await asyncio.to_thread(matcher.rebuild, entries)
 
     async def _send_message(self, payload: dict[str, Any]) -> str:
         message = OutboundMessage.from_dict(payload)
@@ -236,6 +340,7 @@ class Townhall:
         Raises `SchemaOutOfDate` when a shared database needs `townhall db upgrade` first.
         """
         await asyncio.to_thread(self.db.ensure_schema)
+        await self.knowledge.reload()  # the FAQ entries staff added, now that the schema is there
         await self.outbox.start()
         await self.web.start()
         for channel in self.channels.values():
@@ -251,6 +356,13 @@ class Townhall:
             self.ingestor.recover, "interval", minutes=1, next_run_time=datetime.now(UTC),
             max_instances=1, coalesce=True,
         )
+        if self.x is not None:  # X has no push: poll mentions and listening queries
+            for job, seconds in ((self.x.poll_mentions, self.settings.x.poll_interval),
+                                 (self.x.poll_listening, self.settings.x.listen_interval)):
+                self.scheduler.add_job(
+                    job, "interval", seconds=seconds, next_run_time=datetime.now(UTC),
+                    max_instances=1, coalesce=True,
+                )
         self.scheduler.start()
 
     async def stop(self) -> None:

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
+from townhall.cli_faq import faq_app
 from townhall.cli_ml import bench_classify, eval_app, train_app
 from townhall.settings import Settings
 
@@ -23,6 +24,7 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks; each prints one 
 app.add_typer(bench_app, name="bench")
 app.add_typer(train_app, name="train")
 app.add_typer(eval_app, name="eval")
+app.add_typer(faq_app, name="faq")
 bench_app.command("classify")(bench_classify)
 
 console = Console(stderr=True)
@@ -36,7 +38,7 @@ def _setup_logging(level: str) -> None:
         handlers=[RichHandler(console=console, show_path=False, rich_tracebacks=True)],
         force=True,
     )
-    for noisy in ("httpx", "apscheduler", "telegram.ext", "slack_bolt", "slack_sdk"):
+    for noisy in ("httpx", "apscheduler", "telegram.ext", "slack_bolt", "slack_sdk", "tweepy"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -55,9 +57,10 @@ def run(
     """Run the bot against the real platforms, with the configured settings."""
     _setup_logging(log_level)
     settings = _load_settings()
-    if not settings.telegram.enabled:
+    if not settings.telegram.enabled and not settings.x.enabled:
         console.print(
             "[red]No citizen channel is configured.[/red] Set TOWNHALL_TELEGRAM__TOKEN "
+            "or the X keys (TOWNHALL_X__CONSUMER_KEY, ...) "
             "(and for staff: TOWNHALL_SLACK__BOT_TOKEN, TOWNHALL_SLACK__TRIAGE_CHANNEL, "
             "TOWNHALL_SLACK__STAFF, and TOWNHALL_SLACK__APP_TOKEN or "
             "TOWNHALL_SLACK__SIGNING_SECRET). See README.md."
@@ -71,7 +74,7 @@ async def _serve(settings: Settings) -> None:
     from townhall.db import SchemaOutOfDate
 
     with console.status("Loading models…"):
-        models = await asyncio.to_thread(Models.load)
+        models = await asyncio.to_thread(Models.from_settings, settings)
     bot = Townhall(settings, models)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -145,6 +148,20 @@ def bench_roundtrip(
     if mode not in ("polling", "webhook"):
         raise typer.BadParameter("mode must be polling or webhook")
     typer.echo(json.dumps(asyncio.run(roundtrip(n, mode))))  # type: ignore[arg-type]
+
+
+@bench_app.command("x")
+def bench_x(
+    n: Annotated[int, typer.Option(help="Mentions in the burst.")] = 200,
+    poll_interval: Annotated[float, typer.Option(help="Seconds between mention polls.")] = 0.2,
+) -> None:
+    """X mentions through the fake X API: burst throughput and mention-to-reply latency."""
+    import json
+
+    from townhall.bench import x_mentions
+
+    _setup_logging("error")
+    typer.echo(json.dumps(asyncio.run(x_mentions(n, poll_interval))))
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import json
 import statistics
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -24,6 +24,13 @@ console = Console(stderr=True)
 
 SHARED_DATA = Path("../shared/data")
 DataOption = Annotated[Path, typer.Option(exists=True, dir_okay=False, help="JSONL file")]
+Backend = Literal["onnx", "torch"]
+BackendOption = Annotated[Backend, typer.Option(help="run the encoders in ONNX Runtime or torch")]
+ONNX_CACHE = Path("var/onnx")
+
+
+def _onnx_cache(backend: Backend) -> Path | None:
+    return ONNX_CACHE if backend == "onnx" else None
 
 
 def _emit(result: dict) -> None:
@@ -164,11 +171,12 @@ def eval_sentiment(
     data: DataOption,
     baseline: Annotated[str, typer.Option(help="'vader' adds VADER's figures")] = "",
     model: Path = DEFAULT_MODEL,
+    backend: BackendOption = "onnx",
 ) -> None:
     """Macro recall, macro F1, accuracy and speed of the sentiment head."""
     from classifiers.evaluate import evaluate_head, vader_baseline
 
-    result = evaluate_head("sentiment", data, model)
+    result = evaluate_head("sentiment", data, model, _onnx_cache(backend))
     if baseline == "vader":
         result["baseline"] = vader_baseline(data)
     elif baseline:
@@ -177,41 +185,106 @@ def eval_sentiment(
 
 
 @eval_app.command("abuse")
-def eval_abuse(data: DataOption, model: Path = DEFAULT_MODEL) -> None:
+def eval_abuse(
+    data: DataOption, model: Path = DEFAULT_MODEL, backend: BackendOption = "onnx"
+) -> None:
     """Macro F1, accuracy and speed of the abuse head."""
     from classifiers.evaluate import evaluate_head
 
-    _emit(evaluate_head("abuse", data, model))
+    _emit(evaluate_head("abuse", data, model, _onnx_cache(backend)))
+
+
+@eval_app.command("faq")
+def eval_faq(
+    kb: Annotated[Path, typer.Option(exists=True, dir_okay=False,
+                                     help="knowledge base JSONL: {text: example question, "
+                                          "label: entry id, or 'oos' for must-escalate}")],
+    data: DataOption,
+    threshold: Annotated[float | None, typer.Option(help=r"default: \[faq].threshold")] = None,
+    margin: Annotated[float | None, typer.Option(help=r"default: \[faq].margin")] = None,
+    min_similarity: Annotated[float | None,
+                              typer.Option(help=r"default: \[faq].min_similarity")] = None,
+    backend: BackendOption = "onnx",
+) -> None:
+    r"""In-scope accuracy, out-of-scope recall and wrong answers of the FAQ decision the bot runs
+    (its \[faq] settings unless overridden), with a TF-IDF baseline measured in the same run."""
+    import os
+
+    import numpy as np
+    from rich.progress import MofNCompleteColumn
+
+    from classifiers.datasets import read_rows
+    from responders.faq_eval import evaluate_faq
+    from responders.faq_match import Policy
+    from townhall.settings import Settings
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    faq = Settings.load().faq
+    policy = Policy(
+        faq.threshold if threshold is None else threshold,
+        faq.margin if margin is None else margin,
+        faq.min_similarity if min_similarity is None else min_similarity,
+    )
+    try:
+        kb_rows, data_rows = read_rows(kb), read_rows(data)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    encoder = _minilm(backend)
+    with Progress(
+        TextColumn("[bold]eval faq[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), console=console, transient=True,
+    ) as progress:
+        current = [progress.add_task("starting", total=None)]
+
+        def stage(description: str) -> None:  # one bar per stage; totals are set by `encode`
+            progress.update(current[0], visible=False)
+            current[0] = progress.add_task(description, total=None)
+
+        def encode(texts: list[str]) -> np.ndarray:
+            progress.update(current[0], total=len(texts))
+            parts = [encoder.encode([])]
+            for start in range(0, len(texts), 256):
+                parts.append(encoder.encode(texts[start : start + 256]))
+                progress.advance(current[0], len(parts[-1]))
+            return np.vstack(parts)
+
+        result = evaluate_faq(kb_rows, data_rows, encode, policy,
+                              encoder=f"all-MiniLM-L6-v2 ({backend})", stage=stage)
+    _emit(result)
+
+
+def _minilm(backend: Backend):
+    """The FAQ's sentence encoder as the bot runs it (`Models.load`)."""
+    if backend == "onnx":
+        from classifiers.onnx_backend import OnnxEncoder
+
+        return OnnxEncoder(ONNX_CACHE)
+    from classifiers.encoder import MiniLMEncoder
+
+    return MiniLMEncoder()
 
 
 def bench_classify(
     n: int = 2000,
-    batch_size: int = 32,
+    batch_size: Annotated[int, typer.Option(help="largest micro-batch (the bot's default)")] = 64,
     singles: int = 100,
+    backend: BackendOption = "onnx",
     data: Annotated[Path | None, typer.Option(help="JSONL with a text field; default: the "
                                               "FAQ's English example questions")] = None,
 ) -> None:
     """The whole classification pipeline: batched throughput and single-message latency."""
-    import os
-
-    from classifiers.affect import TweetStage
-    from classifiers.encoder import MiniLMEncoder
-    from classifiers.language import LanguageStage
-    from classifiers.multilingual import MultilingualSentimentStage
     from classifiers.pipeline import Pipeline
     from responders.faq import load_knowledge_base
+    from townhall.app import Models
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if data is not None:
         texts = [json.loads(line)["text"] for line in data.read_text().splitlines() if line]
     else:
         _, entries = load_knowledge_base(Path("config/faq.yaml"))
         texts = [question for entry in entries for question in entry.questions]
     texts = (texts * (n // len(texts) + 1))[:n]
-    encoder = MiniLMEncoder()
-    stages = [LanguageStage(), encoder, _category_stage(encoder), TweetStage(),
-              MultilingualSentimentStage()]
-    pipeline = Pipeline(stages, batch_size=batch_size)
+    models = Models.load(backend, ONNX_CACHE)
+    pipeline = Pipeline(models.stages(_category_stage(models.encoder)), batch_size=batch_size)
     pipeline.classify_batch(texts[:batch_size])  # warm up
     started = time.perf_counter()
     for start in range(0, n, batch_size):
@@ -225,7 +298,8 @@ def bench_classify(
     latencies.sort()
     _emit({
         "benchmark": "classify",
-        "stages": [stage.name for stage in stages],
+        "backend": backend,
+        "stages": [stage.name for stage in pipeline.stages],
         "n": n,
         "batch_size": batch_size,
         "msgs_per_s": round(batched, 1),

@@ -1,7 +1,8 @@
-"""`townhall demo`: the whole bot against local fakes of Telegram and Slack, with a scripted story.
+"""`townhall demo`: the whole bot against local fakes of Telegram, Slack and X, with a story.
 
 Everything real but the platforms: the SDKs, HTTP on 127.0.0.1, the SQLite database, the models.
-Citizens write on (fake) Telegram; a staff member works the case from the (fake) Slack card. The
+Citizens write on (fake) Telegram; a staff member works the case from the (fake) Slack card; a
+citizen mentions the city on (fake) X and public posts are heard by keyword listening. The
 transcript is printed as it happens.
 """
 
@@ -16,7 +17,9 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 from sqlalchemy.engine import make_url
+from sqlmodel import col, select
 
+from listening.models import Message
 from townhall.app import Models
 from townhall.testing.harness import (
     STAFF_ID,
@@ -43,6 +46,8 @@ class Story:
         self.h = harness
         self.replies_seen: dict[int, int] = {}
         self.faq_round_trips: list[float] = []
+        self.x_round_trip_ms = 0.0
+        self.listened = 0
         self.citizen_messages = 0
 
     async def citizen(self, name: str, text: str, *, expect: int = 1) -> list[dict[str, Any]]:
@@ -133,6 +138,55 @@ async def play(story: Story) -> None:
     await story.citizen("Carla", f"/status {reference}")
 
 
+LISTENED = [
+    ("eve_springfield", "Third pothole on Elm Street this month, my tyre is done"),
+    ("rob_t", "The streetlight at Oak & 3rd has been out for a week, feels unsafe at night"),
+    ("lia", "Lovely picnic in Riverside Park today, thanks to whoever mowed the lawn!"),
+]
+LISTEN_QUERIES = ["pothole OR streetlight", "park -is:retweet"]
+
+
+async def play_x(story: Story) -> None:
+    """X: a mention answered in a reply post, and public posts heard by keyword listening."""
+    h = story.h
+    assert h.x is not None
+    console.rule("X: mentions are answered in reply posts; keyword matches are only listened to")
+    text = "when is my garbage picked up?"
+    console.print(f"[bold cyan]@dana_k (X)[/] → @{h.x.account['username']} {text}")
+    started = time.perf_counter()
+    mention = h.x.mention(text, by="dana_k", name="Dana K")
+    await h.wait_for_x_reply(mention, timeout=30)
+    story.x_round_trip_ms = (time.perf_counter() - started) * 1000
+    await asyncio.sleep(0.5)  # the rest of the thread, if the answer is long
+    for post in h.x.posts:
+        if post["conversation_id"] == mention["conversation_id"]:
+            console.print(Panel(post["text"], title="Townhall → reply post on X",
+                                border_style="green", expand=False))
+    for author, words in LISTENED:
+        console.print(f"[bold cyan]@{author} (X, public)[/] {words}")
+        h.x.post(words, by=author)
+
+    def listened(session):
+        return session.exec(
+            select(Message).where(Message.kind == "listening")
+            .where(col(Message.handled_at).is_not(None))
+        ).all()
+
+    deadline = time.monotonic() + 30
+    while len(rows := await h.bot.db.run(listened)) < len(LISTENED):
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    table = Table(title=f"Heard on X (queries: {', '.join(LISTEN_QUERIES)}); not answered")
+    for column in ("post", "category", "sentiment"):
+        table.add_column(column)
+    for row in rows:
+        labels = (row.classification or {}).get("labels", {})
+        table.add_row(row.text[:60], labels.get("category", "?"), labels.get("sentiment", "?"))
+    console.print(table)
+    story.listened = len(rows)
+
+
 def _fresh_sqlite(database_url: str) -> None:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database:
@@ -150,16 +204,19 @@ async def run_demo(*, database_url: str, keep_running: bool = False) -> int:
         database.upgrade()
         database.close()
         models = await asyncio.to_thread(Models.load)
-    console.rule("Townhall demo: Telegram and Slack are local fakes on 127.0.0.1")
+    console.rule("Townhall demo: Telegram, Slack and X are local fakes on 127.0.0.1")
     async with running_townhall(
         models,
         database_url=database_url,
         data_dir=Path("var/demo"),
         city_name="Springfield",
         security={"pseudonym_key": "demo-only-pseudonym-key-not-for-production"},
+        x=True,
+        x_settings={"listen_queries": LISTEN_QUERIES},
     ) as harness:
         story = Story(harness)
         await play(story)
+        await play_x(story)
         await harness.outbox_settled()
         _summary(story, harness, time.perf_counter() - started)
         if keep_running:
@@ -178,6 +235,11 @@ def _summary(story: Story, harness: Harness, wall: float) -> None:
     table.add_row("Bot messages to citizens", str(
         sum(1 for s in harness.telegram.sent if s.get("method") == "sendMessage")))
     table.add_row("Slack API calls", str(len(harness.slack.calls)))
+    if harness.x is not None:
+        table.add_row("Reply posts on X", str(len(harness.x.posts)))
+        table.add_row("X mention → reply post", f"{story.x_round_trip_ms:.0f} ms "
+                      "(mentions polled every 0.2 s here)")
+        table.add_row("Posts heard by keyword listening", str(story.listened))
     if trips:
         table.add_row("Instant answers: median round trip", f"{trips[len(trips) // 2]:.0f} ms")
     table.add_row("Wall time (with model loading)", f"{wall:.1f} s")

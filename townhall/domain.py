@@ -63,7 +63,10 @@ class InboundMessage:
 
     `external_id` is unique per channel and makes ingest idempotent: a platform that delivers the
     same update twice produces the same external id. `command` is set for `/status`-style
-    commands, with the rest of the text in `args`.
+    commands, with the rest of the text in `args`. `listen_only` marks a public post we
+    listened to (a keyword match on X, a group message): it is stored and classified, but no
+    responder ever answers it. `private_address` is where a private answer to a public message
+    can go (the sender's private chat), when the platform allows the bot to write there.
     """
 
     channel: str
@@ -75,6 +78,8 @@ class InboundMessage:
     command: str | None = None
     args: str = ""
     is_private: bool = True
+    listen_only: bool = False
+    private_address: Address | None = None
 
 
 @dataclass(frozen=True)
@@ -184,7 +189,8 @@ class StaffAction:
     """Something a staff member did in the console.
 
     `kind` is claim, reply, resolve, thread_reply, recategorize or sentiment (the last two
-    correct a classifier; `text` carries the chosen value). Buttons and modals name the case by id;
+    correct a classifier; `text` carries the chosen value), or faq_add (`text` is a JSON object
+    with the new entry's `question`, `answer` and `id`). Buttons and modals name the case by id;
     a reply written in a card's thread names the card (`card_channel`, `card_ts`) instead.
     `key` is unique per real-world action, so a redelivered action changes nothing twice.
     """
@@ -196,6 +202,25 @@ class StaffAction:
     text: str = ""
     card_channel: str | None = None
     card_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class FaqDraft:
+    """What the console's "Add to FAQ" form starts from, taken from a case: the citizen's
+    question, the staff's last reply and an id made from the question. Staff edit all three."""
+
+    question: str
+    answer: str = ""
+    entry_id: str = ""
+
+
+class FieldError(ValueError):
+    """Staff input that cannot be used, naming the form field it is about (`question`, `answer`,
+    `id`), so that a console can show the message next to that field instead of in general."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
 
 
 class SendError(Exception):
@@ -218,6 +243,8 @@ class Classification:
     language: str = "und"
     language_score: float = 0.0
     embedding: list[float] | None = field(default=None, repr=False)
+    # multilingual-e5 embedding, for messages not in English only (the cross-language FAQ match)
+    multilingual_embedding: list[float] | None = field(default=None, repr=False)
     labels: dict[str, str] = field(default_factory=dict)
     scores: dict[str, float] = field(default_factory=dict)
     models: dict[str, str] = field(default_factory=dict)  # label -> "name-vN" that produced it
@@ -237,6 +264,8 @@ def event_from_dict(data: dict) -> InboundEvent:
     fields["address"] = Address.from_dict(fields["address"])
     fields["sender"] = Sender(**fields["sender"])
     fields["sent_at"] = datetime.fromisoformat(fields["sent_at"])
+    if fields.get("private_address"):
+        fields["private_address"] = Address.from_dict(fields["private_address"])
     if kind == "ButtonPress":
         return ButtonPress(**fields)
     if kind == "PollAnswer":

@@ -72,10 +72,52 @@ class SlackSettings(BaseModel):
         return self.mode == "socket"
 
 
+class XSettings(BaseModel):
+    """X (Twitter), API v2. Posting, mentions and DMs need the four OAuth 1.0a user keys; the
+    bearer token (app-only) is used for reads (mentions, search) when present."""
+
+    bearer_token: SecretStr | None = None
+    consumer_key: SecretStr | None = None
+    consumer_secret: SecretStr | None = None
+    access_token: SecretStr | None = None
+    access_token_secret: SecretStr | None = None
+    api_url: str = "https://api.x.com"
+    poll_interval: float = 60.0
+    listen_interval: float = 300.0
+    listen_queries: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    backfill_hours: float = 24.0
+    dm_personal_details: bool = False
+
+    @field_validator("listen_queries", mode="before")
+    @classmethod
+    def _split_queries(cls, value: object) -> object:
+        """A JSON list from an env var (queries contain spaces and commas), or a TOML list."""
+        if isinstance(value, str):
+            return json.loads(value) if value.strip().startswith("[") else [value]
+        return value
+
+    @property
+    def user_auth(self) -> bool:
+        keys = (self.consumer_key, self.consumer_secret, self.access_token,
+                self.access_token_secret)
+        return all(key is not None and key.get_secret_value() for key in keys)
+
+    @property
+    def enabled(self) -> bool:
+        return self.user_auth or bool(self.bearer_token and self.bearer_token.get_secret_value())
+
+
 class FaqSettings(BaseModel):
+    """See `responders/faq_match.py` and the [faq] comments in config/townhall.toml."""
+
     path: Path = Path("config/faq.yaml")
-    threshold: float = 0.62
-    margin: float = 0.03
+    threshold: float = 0.45  # probability of the best entry (logistic regression over embeddings)
+    margin: float = 0.05  # over the runner-up's probability; less = ask which one was meant
+    min_similarity: float = 0.4  # cosine with one of the entry's own example questions
+    # the same three for messages not in English, matched with multilingual-e5
+    multilingual_threshold: float = 0.45
+    multilingual_margin: float = 0.05
+    multilingual_min_similarity: float = 0.8
 
 
 class OutboxSettings(BaseModel):
@@ -88,7 +130,9 @@ class OutboxSettings(BaseModel):
 
 class ClassifierSettings(BaseModel):
     encoder: Literal["minilm"] = "minilm"
-    batch_size: int = 32
+    backend: Literal["onnx", "torch"] = "onnx"
+    onnx_cache: Path = Path("var/onnx")
+    batch_size: int = 64
     categories_path: Path = Path("config/categories.yaml")
     abuse_policy: Literal["escalate", "acknowledge"] = "escalate"
     abuse_threshold: float = 0.8
@@ -125,6 +169,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     telegram: TelegramSettings = TelegramSettings()
     slack: SlackSettings = SlackSettings()
+    x: XSettings = XSettings()
     faq: FaqSettings = FaqSettings()
     outbox: OutboxSettings = OutboxSettings()
     classifiers: ClassifierSettings = ClassifierSettings()

@@ -2,7 +2,10 @@
 
 from sqlmodel import SQLModel
 
+import listening.checkpoints
 import listening.models
+import listening.queries
+import responders.faq_store
 import responders.models
 
 __all__ = ["listening", "metadata", "responders"]

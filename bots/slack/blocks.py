@@ -1,4 +1,4 @@
-"""Rendering neutral cards as Block Kit, and the reply modal.
+"""Rendering neutral cards as Block Kit, and the reply and "Add to FAQ" modals.
 
 Pure functions: what Slack shows is decided here and nowhere else, so it can be tested without
 a network. Text from citizens is escaped, so that `<!channel>` or `<@U123>` in a citizen's message
@@ -9,11 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from townhall.domain import Card
+from townhall.domain import Card, FaqDraft
 
 REPLY_MODAL = "case_reply_modal"
 REPLY_BLOCK = "reply"
 REPLY_INPUT = "text"
+FAQ_MODAL = "case_faq_modal"
+# form field -> block_id (also its input's action_id): the field names a `FieldError` reports
+FAQ_BLOCKS = {"question": "question", "answer": "answer", "id": "id"}
+# what a plain_text_input accepts; the FAQ store checks its own limits again
+INPUT_LIMIT = 3000
+FAQ_ANSWER_LIMIT = 2000
+FAQ_ID_LIMIT = 64
 
 # Block Kit limits: a section's text is at most 3000 characters, a field 2000, a header 150.
 SECTION_LIMIT = 3000
@@ -114,5 +121,52 @@ def reply_modal(case_id: int, reference: str = "") -> dict[str, Any]:
                     "text": "Sent to the citizen on the channel they wrote from.",
                 },
             }
+        ],
+    }
+
+
+def _text_input(
+    block_id: str, label: str, value: str, *, limit: int, multiline: bool, hint: str
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": block_id,
+        "multiline": multiline,
+        "max_length": limit,
+    }
+    if value:  # Slack shows it and submits it unless staff change it
+        element["initial_value"] = value[:limit]
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": {"type": "plain_text", "text": label},
+        "element": element,
+        "hint": {"type": "plain_text", "text": hint},
+    }
+
+
+def faq_modal(case_id: int, draft: FaqDraft) -> dict[str, Any]:
+    """The "Add to FAQ" form, prefilled from the case; `private_metadata` names the case."""
+    return {
+        "type": "modal",
+        "callback_id": FAQ_MODAL,
+        "private_metadata": str(case_id),
+        "title": {"type": "plain_text", "text": "Add to FAQ"},
+        "submit": {"type": "plain_text", "text": "Add"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            _text_input(
+                FAQ_BLOCKS["question"], "Question", draft.question, limit=INPUT_LIMIT,
+                multiline=True,
+                hint="How a resident would ask it; the bot matches messages like this one.",
+            ),
+            _text_input(
+                FAQ_BLOCKS["answer"], "Answer", draft.answer, limit=FAQ_ANSWER_LIMIT,
+                multiline=True, hint="Sent to every resident who asks this; 1-4 sentences.",
+            ),
+            _text_input(
+                FAQ_BLOCKS["id"], "Id", draft.entry_id, limit=FAQ_ID_LIMIT, multiline=False,
+                hint="Lowercase letters, digits and hyphens. Statistics use it: keep it stable.",
+            ),
         ],
     }

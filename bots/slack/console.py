@@ -4,11 +4,16 @@ Built on bolt's `AsyncApp` with small listener functions, as bolt apps are. Ever
 first (Slack wants an answer within 3 seconds) and then hands a `StaffAction` to the callback
 given to `start`. Only configured staff may act: a bolt middleware refuses everyone else with an
 ephemeral message before any listener runs.
+
+"Add to FAQ" needs the case's text to prefill its form; the console does not know cases, so it
+is given `faq_draft` (case id -> `FaqDraft`) by the composition root.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -20,16 +25,23 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bots.base import OnAction
 from bots.slack.blocks import (
+    FAQ_BLOCKS,
+    FAQ_MODAL,
     REPLY_BLOCK,
     REPLY_INPUT,
     REPLY_MODAL,
     card_blocks,
     card_fallback_text,
+    faq_modal,
     reply_modal,
 )
-from townhall.domain import Card, SendError, StaffAction
+from townhall.domain import Card, FaqDraft, SendError, StaffAction
 
 log = logging.getLogger(__name__)
+
+FaqDrafter = Callable[[int], Awaitable[FaqDraft]]
+# (command text, staff user id) -> the answer shown to that staff member
+CommandRunner = Callable[[str, str], Awaitable[str]]
 
 REFUSAL = "Only the city's communications staff can act on cases. Ask an admin to add you."
 BUTTON_ACTIONS = {"case_claim": "claim", "case_resolve": "resolve"}
@@ -66,8 +78,12 @@ class SlackConsole:
         api_url: str = "https://slack.com/api/",
         signing_secret: str | None = None,
         app_token: str | None = None,
+        faq_draft: FaqDrafter | None = None,
+        commands: CommandRunner | None = None,
     ):
         self.triage_channel = triage_channel
+        self._faq_draft = faq_draft
+        self._commands = commands
         self.app_token = app_token
         self._staff_entries = list(staff)
         self._staff: set[str] = {s for s in staff if not s.startswith("S")}
@@ -163,6 +179,8 @@ class SlackConsole:
         app.action("case_recategorize")(self._on_select)
         app.action("case_sentiment")(self._on_select)
         app.view(REPLY_MODAL)(self._on_reply_submitted)
+        app.action("case_faq_add")(self._on_faq_button)
+        app.view(FAQ_MODAL)(self._on_faq_submitted)
         app.event("message")(self._on_message)
         app.command("/townhall")(self._on_command)
 
@@ -237,6 +255,44 @@ class SlackConsole:
             return
         await ack()
 
+    async def _on_faq_button(
+        self, ack: Any, body: dict, action: dict, client: AsyncWebClient
+    ) -> None:
+        """Open the "Add to FAQ" form, prefilled from the case (within the trigger's 3 s)."""
+        await ack()
+        case_id = int(action["value"])
+        draft = FaqDraft(question="")
+        if self._faq_draft is not None:
+            try:
+                draft = await self._faq_draft(case_id)
+            except Exception as exc:  # an empty form still lets staff write the entry
+                log.warning("slack: no FAQ draft for case %s: %s", case_id, exc)
+        await client.views_open(trigger_id=body["trigger_id"], view=faq_modal(case_id, draft))
+
+    async def _on_faq_submitted(self, ack: Any, body: dict, view: dict) -> None:
+        """The form becomes a `faq_add` action; what is wrong is shown next to its field."""
+        values = view["state"]["values"]
+        form = {
+            field: (values.get(block, {}).get(block, {}).get("value") or "")
+            for field, block in FAQ_BLOCKS.items()
+        }
+        action = StaffAction(
+            kind="faq_add",
+            staff_id=body["user"]["id"],
+            key=f"slack-view:{view['id']}",
+            case_id=int(view["private_metadata"]),
+            text=json.dumps(form, ensure_ascii=False),
+        )
+        assert self._on_action is not None
+        try:
+            await self._on_action(action)
+        except Exception as exc:
+            block = FAQ_BLOCKS.get(getattr(exc, "field", ""), FAQ_BLOCKS["question"])
+            log.info("slack: Add to FAQ on case %s refused: %s", action.case_id, exc)
+            await ack(response_action="errors", errors={block: str(exc)[:150]})
+            return
+        await ack()
+
     async def _on_message(self, event: dict) -> None:
         """A staff reply in a card's thread goes to the citizen, like the Reply button."""
         thread_ts = event.get("thread_ts")
@@ -263,8 +319,17 @@ class SlackConsole:
         )
 
     async def _on_command(self, ack: Any, command: dict) -> None:
-        await ack(
-            "Townhall: cases arrive as cards in <#"
-            + self.triage_channel
-            + ">. Claim, Reply or Resolve them there, or reply in a card's thread."
-        )
+        """`/townhall ...`: answered only to the staff member who typed it (ephemeral)."""
+        if self._commands is None:
+            await ack(
+                "Townhall: cases arrive as cards in <#"
+                + self.triage_channel
+                + ">. Claim, Reply or Resolve them there, or reply in a card's thread."
+            )
+            return
+        try:
+            answer = await self._commands(command.get("text") or "", command["user_id"])
+        except Exception:  # the command failed: say so, do not leave Slack's "failed" banner
+            log.exception("slack: /townhall %r failed", command.get("text"))
+            answer = "Sorry, that command failed; the error is in the bot's log."
+        await ack(answer)

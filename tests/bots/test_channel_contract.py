@@ -7,6 +7,7 @@ all. A new channel (X, ...) adds a driver to `DRIVERS` and must pass the whole s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
@@ -15,6 +16,7 @@ import pytest
 
 from bots.base import Channel
 from bots.telegram import TelegramChannel
+from bots.x import XApiClient, XChannel
 from townhall.domain import (
     Address,
     Button,
@@ -25,6 +27,7 @@ from townhall.domain import (
     SendError,
 )
 from townhall.testing.fake_telegram import FakeTelegram
+from townhall.testing.fake_x import FakeX, MemoryCheckpoints
 
 
 class Driver(Protocol):
@@ -32,6 +35,7 @@ class Driver(Protocol):
 
     channel: Channel
     address: Address
+    max_length: int  # longest text sent as one message
 
     def citizen_writes(self, text: str) -> Any: ...
 
@@ -46,6 +50,7 @@ class Driver(Protocol):
 
 class TelegramDriver:
     CHAT = 8800123
+    max_length = 4096
 
     def __init__(self, fake: FakeTelegram):
         self.fake = fake
@@ -79,7 +84,62 @@ async def telegram_driver() -> AsyncIterator[TelegramDriver]:
         yield TelegramDriver(fake)
 
 
-DRIVERS = {"telegram": telegram_driver}
+class XDriver:
+    """X has no push: the driver polls mentions the way the app's scheduler does, faster."""
+
+    CITIZEN = "dana_k"
+    max_length = 280
+
+    def __init__(self, fake: FakeX):
+        self.fake = fake
+        self.checkpoints = MemoryCheckpoints()
+        client = XApiClient(api_url=fake.base_url, **fake.credentials)
+        self.channel = XChannel(client, checkpoints=self.checkpoints, page_size=5)
+        seed = fake.post("Good morning, Springfield", by=self.CITIZEN)  # what replies go under
+        self.address = Address("x", seed["author_id"], seed["conversation_id"], seed["id"])
+
+    def citizen_writes(self, text: str) -> Any:
+        return self.fake.mention(text, by=self.CITIZEN)
+
+    def redeliver(self, handle: Any) -> None:
+        """X repeats a mention when the checkpoint is behind it (a crash before saving it)."""
+        for key in self.checkpoints.data:
+            self.checkpoints.data[key] = str(int(handle["id"]) - 1)
+
+    def citizen_presses(self, button: Button) -> None:
+        post = next(p for p in reversed(self.fake.posts) if f") {button.label}" in p["text"])
+        number = next(
+            line.split(")")[0] for line in post["text"].splitlines()
+            if line.endswith(f") {button.label}")
+        )
+        self.fake.mention(number, by=self.CITIZEN, in_reply_to=post["id"])
+
+    def received(self) -> list[dict[str, Any]]:
+        return self.fake.posts + self.fake.dms
+
+    def fail_next_send(self, status: int, retry_after: int = 1) -> None:
+        self.fake.fail_next("post", status, reset_in=retry_after)
+
+    async def poll_forever(self) -> None:
+        while True:
+            await self.channel.poll_mentions()  # type: ignore[attr-defined]
+            await asyncio.sleep(0.02)
+
+
+@asynccontextmanager
+async def x_driver() -> AsyncIterator[XDriver]:
+    async with FakeX() as fake:
+        driver = XDriver(fake)
+        poller = asyncio.create_task(driver.poll_forever())
+        try:
+            yield driver
+        finally:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+
+
+DRIVERS = {"telegram": telegram_driver, "x": x_driver}
 
 
 class Inbox:
@@ -153,7 +213,7 @@ async def test_send_delivers_the_text_verbatim(driver, text: str) -> None:
     parts = [m["text"] for m in drv.received()]
     # a long text may be split (whitespace at a cut may go); nothing else may change
     assert "".join("".join(parts).split()) == "".join(text.split())
-    assert len(parts) == 1 or len(text) > 4096
+    assert len(parts) == 1 or len(text) > drv.max_length
 
 
 async def test_buttons_round_trip_as_button_presses(driver) -> None:

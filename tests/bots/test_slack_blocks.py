@@ -1,7 +1,8 @@
 """Cards rendered as Block Kit: within Slack's limits, and citizens cannot ping staff."""
 
-from bots.slack.blocks import card_blocks, escape, reply_modal
-from townhall.domain import Button, Card, CardField
+from bots.slack.blocks import card_blocks, escape, faq_modal, reply_modal
+from townhall.domain import Button, Card, CardField, FaqDraft
+from townhall.testing.fake_slack_validate import view_errors
 
 
 def test_citizen_text_cannot_mention_anyone() -> None:
@@ -33,3 +34,13 @@ def test_reply_modal_carries_only_the_case_id() -> None:
     modal = reply_modal(42)
     assert modal["private_metadata"] == "42"
     assert modal["blocks"][0]["element"]["type"] == "plain_text_input"
+
+
+def test_faq_modal_is_prefilled_within_slacks_limits() -> None:
+    modal = faq_modal(42, FaqDraft("q" * 5000, "a" * 2500, "an-id"))
+    assert modal["private_metadata"] == "42" and view_errors(modal) == []
+    inputs = {b["block_id"]: b["element"] for b in modal["blocks"]}
+    assert [len(inputs[k]["initial_value"]) for k in ("question", "answer")] == [3000, 2000]
+    assert inputs["id"]["initial_value"] == "an-id"
+    empty = {b["block_id"]: b["element"] for b in faq_modal(42, FaqDraft(""))["blocks"]}
+    assert not any("initial_value" in element for element in empty.values())

@@ -2,7 +2,7 @@
 
 from telegram import Bot, Update
 
-from bots.telegram import split_text, to_inbound
+from bots.telegram import BotIdentity, split_text, to_inbound
 from townhall.domain import ButtonPress, InboundMessage, PollAnswer
 
 BOT = Bot("123456:TEST-TOKEN")
@@ -76,3 +76,48 @@ def test_long_text_is_split_at_paragraphs() -> None:
     assert parts == ["A" * 3000, "B" * 3000]
     assert all(len(p) <= 4096 for p in split_text("x" * 10000))
     assert "".join(split_text("x" * 10000)) == "x" * 10000
+
+
+GROUP = {"id": -100777, "type": "supergroup", "title": "Elm Street neighbours"}
+ME = BotIdentity(999, "townhall_bot")
+
+
+def _group_message(text: str, entities: list[dict] | None = None, **extra) -> dict:
+    return _message(text, chat=GROUP, entities=entities or [], **extra)
+
+
+def test_group_chatter_is_listen_only_with_a_private_address() -> None:
+    event = to_inbound(_update(message=_group_message("lovely day in the park")), ME)
+    assert isinstance(event, InboundMessage)
+    assert event.listen_only and not event.is_private
+    assert event.private_address is not None and event.private_address.chat_id == "1001"
+
+
+def test_group_mention_of_the_bot_is_addressed_and_the_mention_dropped() -> None:
+    mention = [{"type": "mention", "offset": 0, "length": 13}]
+    event = to_inbound(_update(message=_group_message("@Townhall_Bot trash day?", mention)), ME)
+    assert isinstance(event, InboundMessage)
+    assert not event.listen_only and event.text == "trash day?"
+
+
+def test_group_commands_for_another_bot_and_mentions_of_others_are_not_ours() -> None:
+    other_command = [{"type": "bot_command", "offset": 0, "length": 16}]
+    other_mention = [{"type": "mention", "offset": 0, "length": 6}]
+    cases = (("/status@otherbot", other_command), ("@alice trash day?", other_mention))
+    for text, entities in cases:
+        event = to_inbound(_update(message=_group_message(text, entities)), ME)
+        assert isinstance(event, InboundMessage) and event.listen_only, text
+    ours = to_inbound(
+        _update(message=_group_message("/status", [{"type": "bot_command", "offset": 0,
+                                                    "length": 7}])), ME,
+    )
+    assert isinstance(ours, InboundMessage) and not ours.listen_only and ours.command == "status"
+
+
+def test_group_reply_to_the_bot_is_addressed() -> None:
+    bot_post = {"message_id": 40, "date": 1764500000, "chat": GROUP, "text": "Trash is on Monday",
+                "from": {"id": 999, "is_bot": True, "first_name": "Townhall"}}
+    event = to_inbound(
+        _update(message=_group_message("and recycling?", reply_to_message=bot_post)), ME
+    )
+    assert isinstance(event, InboundMessage) and not event.listen_only

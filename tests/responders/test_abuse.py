@@ -46,6 +46,7 @@ async def test_policies() -> None:
 
 async def test_the_chain_never_lets_the_faq_answer_abuse() -> None:
     chain = ResponderChain([AbuseResponder("escalate", "", _Escalate()), _faq()])
-    assert (await chain.respond(_turn("when is trash day", "not_offensive"))).text == "Mondays."
+    reply = await chain.respond(_turn("when is trash day", "not_offensive"))
+    assert reply.text.startswith("Mondays.") and reply.responder == "faq"
     reply = await chain.respond(_turn("when is trash day, idiots", "offensive"))
     assert reply.responder == "escalation"

@@ -4,7 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from responders.faq import FaqMatcher, FaqResponder, KnowledgeBaseError, load_knowledge_base
+from responders.faq import (
+    FaqEntry,
+    FaqMatcher,
+    FaqResponder,
+    KnowledgeBaseError,
+    load_knowledge_base,
+)
 from townhall.settings import Settings
 
 
@@ -16,6 +22,7 @@ def responder(models) -> FaqResponder:
         FaqMatcher(entries, models.encoder.encode),
         threshold=settings.faq.threshold,
         margin=settings.faq.margin,
+        min_similarity=settings.faq.min_similarity,
     )
 
 
@@ -57,6 +64,39 @@ def test_questions_outside_the_faq_are_not_answered(
     responder: FaqResponder, models, text: str
 ) -> None:
     assert responder.decide(models.encoder.encode([text])[0]) is None
+
+
+def test_decision_says_why_and_agrees_with_decide(responder: FaqResponder, models) -> None:
+    answered = models.encoder.encode([PARAPHRASES[1][0]])[0]
+    decision = responder.decision(answered)
+    assert decision.action == "answer"
+    assert decision.matches == (responder.decide(answered),)
+    unknown = responder.decision(models.encoder.encode([NOT_IN_FAQ[0]])[0])
+    assert unknown.action == "escalate" and len(unknown.matches) == 3  # suggestions for staff
+
+
+def test_rank_gives_probabilities_best_first(responder: FaqResponder, models) -> None:
+    ranked = responder.matcher.rank(models.encoder.encode([PARAPHRASES[0][0]])[0], top=3)
+    assert ranked[0].entry.id == PARAPHRASES[0][1]
+    scores = [match.score for match in ranked]
+    assert scores == sorted(scores, reverse=True) and 0 < sum(scores) <= 1
+
+
+def test_an_added_entry_is_answered_after_rebuild(models) -> None:
+    _, entries = load_knowledge_base(Settings.load().faq.path)
+    settings = Settings.load().faq
+    matcher = FaqMatcher(entries, models.encoder.encode)
+    responder = FaqResponder(matcher, threshold=settings.threshold, margin=settings.margin)
+    message = models.encoder.encode(["can I keep bees in my back garden"])[0]
+    assert responder.decide(message) is None
+    bees = FaqEntry(
+        id="beekeeping",
+        questions=("Am I allowed to keep bees?", "beehive rules", "backyard beekeeping permit"),
+        answer="Up to two hives are allowed in a back yard: https://city.example/bees.",
+    )
+    matcher.rebuild([*entries, bees])
+    match = responder.decide(message)
+    assert match is not None and match.entry.id == "beekeeping"
 
 
 def test_answer_language(responder: FaqResponder) -> None:

@@ -633,3 +633,42 @@ async def test_response_url_replaces_and_posts(fake: FakeSlack) -> None:
         assert kinds == ["message", "app_mention"]
     finally:
         await runner.cleanup()
+
+
+async def test_prefilled_inputs_are_submitted_as_shown(fake: FakeSlack) -> None:
+    """An input left alone submits its initial_value; one refused with errors keeps its text."""
+    seen: dict[str, Any] = {}
+    app = _bolt_app(fake, seen)
+    handler = AsyncSocketModeHandler(app, fake.app_token)
+    await handler.connect_async()
+    try:
+        await fake.wait_for(lambda: fake.socket_connected)
+        client = _client(fake)
+        card = await client.chat_postMessage(
+            channel=TRIAGE_CHANNEL, text="Case 17", blocks=CARD_BLOCKS
+        )
+        await fake.click(STAFF, message_ts=card["ts"], action_id="claim")
+        modal = copy.deepcopy(REPLY_MODAL)
+        modal["blocks"][0]["element"].update(initial_value="Hi", max_length=20)
+        bad = copy.deepcopy(modal)
+        bad["blocks"][0]["element"]["initial_value"] = 17
+        with pytest.raises(SlackApiError) as invalid:
+            await client.views_open(trigger_id=seen["click"]["trigger_id"], view=bad)
+        assert invalid.value.response["error"] == "invalid_arguments"
+        opened = await client.views_open(trigger_id=seen["click"]["trigger_id"], view=modal)
+        assert opened["view"]["blocks"][0]["element"]["initial_value"] == "Hi"
+
+        assert (await fake.submit_view(STAFF)).errors == {"reply": "Say a bit more"}
+        assert (await fake.submit_view(STAFF, values={"reply": {"text": "Hey"}})).errors
+        assert (await fake.submit_view(STAFF)).errors  # what was typed stays in the field
+        with pytest.raises(ValueError, match="required"):
+            await fake.submit_view(STAFF, values={"reply": {"text": ""}})
+        with pytest.raises(ValueError, match="0 to 20 characters"):
+            await fake.submit_view(STAFF, values={"reply": {"text": "x" * 21}})
+        assert (await fake.submit_view(STAFF, values={"reply": {"text": "On its way"}})).acked
+        assert seen["submissions"] == [
+            ("case-17", "Hi"), ("case-17", "Hey"), ("case-17", "Hey"), ("case-17", "On its way"),
+        ]
+        assert not fake.views[-1]["is_open"]
+    finally:
+        await handler.close_async()

@@ -50,3 +50,17 @@ def test_run_without_any_channel_exits_naming_the_variables(tmp_path: Path) -> N
     )
     assert result.returncode == 2
     assert "TOWNHALL_TELEGRAM__TOKEN" in result.stderr
+
+
+def test_x_is_enabled_by_its_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not Settings.load().x.enabled
+    monkeypatch.setenv("TOWNHALL_X__BEARER_TOKEN", "AAAA")
+    monkeypatch.setenv("TOWNHALL_X__LISTEN_QUERIES", '["\\"Springfield\\" pothole", "#SPFLD"]')
+    settings = Settings.load()
+    assert settings.x.enabled and not settings.x.user_auth  # listening only
+    assert settings.x.listen_queries == ['"Springfield" pothole', "#SPFLD"]
+    keys = {"consumer_key": "ck", "consumer_secret": "cs", "access_token": "at",
+            "access_token_secret": "ats"}
+    settings = Settings.load(x=keys)
+    assert settings.x.user_auth and settings.x.api_url == "https://api.x.com"
+    assert "ats" not in repr(settings)

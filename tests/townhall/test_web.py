@@ -86,7 +86,7 @@ async def test_telegram_webhook_redelivery_is_answered_once(webhook_harness: Har
 )
 async def test_unverified_slack_requests_are_refused(harness: Harness, tamper: str) -> None:
     harness.telegram.user_sends(
-        "The crosswalk signal at Pine and 3rd beeps all night long", user_id=CITIZEN
+        "The bus shelter on 5th Ave has had broken glass everywhere since Monday", user_id=CITIZEN
     )
     card = await harness.wait_for_card()
     case_id = card_buttons(card)["case_claim"]

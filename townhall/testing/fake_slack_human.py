@@ -147,13 +147,17 @@ class HumanActions:
     ) -> Delivery:
         """Press Submit on an open modal with ``values[block_id][action_id]`` typed in.
 
+        Inputs not in ``values`` keep what they held: the text typed at the last submission,
+        else the ``initial_value`` (or ``initial_option``...) the app prefilled.
+
         The returned Delivery's ``errors`` holds ``response_action: errors`` field errors (the
         modal then stays open); other response actions update/push/clear the stack.
         """
         user = self._user(user_id)
         record = self._view_for(user.id, view_id)
         view = copy.deepcopy(record.view)
-        view["state"] = {"values": state_values(view, values or {})}
+        previous = record.submissions[-1]["values"] if record.submissions else None
+        view["state"] = {"values": state_values(view, values or {}, previous)}
         payload = pl.view_submission(self.ws, user, view, trigger_id=self.ws.issue_trigger(user.id))
         delivery = await self.deliver("interactive", payload)
         record.submissions.append(

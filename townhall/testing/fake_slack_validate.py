@@ -75,6 +75,8 @@ class _Checker:
             elif action_id in action_ids:
                 self.fail(f"{pointer}/action_id", "action_id already exists")
             action_ids.add(str(action_id))
+        if element["type"] == "plain_text_input":
+            self.text_input(element, pointer)
         if element["type"] == "button":
             self.text(element.get("text"), f"{pointer}/text", limit=75, plain_only=True)
             value = element.get("value")
@@ -83,6 +85,18 @@ class _Checker:
             style = element.get("style")
             if style is not None and style not in ("primary", "danger"):
                 self.fail(f"{pointer}/style", "must be one of [primary, danger]")
+
+    def text_input(self, element: dict[str, Any], pointer: str) -> None:
+        """plain_text_input: min_length 0-3000, max_length 1-3000, a string initial_value."""
+        for key, low in (("min_length", 0), ("max_length", 1)):
+            limit = element.get(key)
+            if limit is not None and (
+                not isinstance(limit, int) or isinstance(limit, bool) or not low <= limit <= 3000
+            ):
+                self.fail(f"{pointer}/{key}", f"must be an integer from {low} to 3000")
+        initial = element.get("initial_value")
+        if initial is not None and not isinstance(initial, str):
+            self.fail(f"{pointer}/initial_value", "must be a string")
 
     def block(self, block: Any, pointer: str, block_ids: set[str], action_ids: set[str]) -> None:
         if not isinstance(block, dict) or block.get("type") not in KNOWN_BLOCKS:

@@ -34,6 +34,19 @@ INPUT_VALUE_KEYS = {
     "datepicker": "selected_date",
     "timepicker": "selected_time",
 }
+# The element field that prefills each state key: a field a person leaves alone is submitted
+# with its initial value, as the Slack client does.
+INITIAL_KEYS = {
+    "value": "initial_value",
+    "selected_option": "initial_option",
+    "selected_options": "initial_options",
+    "selected_user": "initial_user",
+    "selected_users": "initial_users",
+    "selected_conversation": "initial_conversation",
+    "selected_channel": "initial_channel",
+    "selected_date": "initial_date",
+    "selected_time": "initial_time",
+}
 
 
 class ViewsApi:
@@ -204,12 +217,20 @@ class ViewsApi:
             record.is_open = False
 
 
-def state_values(view: dict[str, Any], values: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def state_values(
+    view: dict[str, Any],
+    values: dict[str, dict[str, Any]],
+    previous: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """``view.state.values`` for a submission: every input in the view, filled from ``values``.
 
     Plain strings become ``{"type": <element type>, "value": ...}`` (or the selected_* key the
-    element uses); dicts are taken as already-shaped state. Unknown block/action IDs raise,
-    because a person cannot type into a field the modal does not show.
+    element uses); dicts are taken as already-shaped state. An input missing from ``values`` keeps
+    what it held: its state in ``previous`` (the last submission, e.g. one refused with errors:
+    Slack keeps what was typed into an input whose block_id and action_id stay the same), else
+    its ``initial_*`` value. An empty string in ``values`` is a field the person cleared.
+    Unknown block/action IDs raise, because a person cannot type into a field the modal does
+    not show.
     """
     out: dict[str, dict[str, Any]] = {}
     known: set[tuple[str, str]] = set()
@@ -219,12 +240,20 @@ def state_values(view: dict[str, Any], values: dict[str, dict[str, Any]]) -> dic
             continue
         block_id, action_id = block["block_id"], element["action_id"]
         known.add((block_id, action_id))
+        typed = action_id in values.get(block_id, {})
         given = values.get(block_id, {}).get(action_id)
         etype = element.get("type", "plain_text_input")
-        if isinstance(given, dict):
+        key = INPUT_VALUE_KEYS.get(etype, "value")
+        kept = (previous or {}).get(block_id, {}).get(action_id)
+        if not typed and kept is not None:
+            given = copy.deepcopy(kept.get(key))
+            entry = copy.deepcopy(kept)
+        elif not typed and INITIAL_KEYS.get(key, "") in element:
+            given = copy.deepcopy(element[INITIAL_KEYS[key]])
+            entry = {"type": etype, key: given}
+        elif isinstance(given, dict):
             entry = {"type": etype, **given}
         else:
-            key = INPUT_VALUE_KEYS.get(etype, "value")
             if key in ("selected_option", "selected_options") and given is not None:
                 options = {o.get("value"): o for o in element.get("options", [])}
                 wanted = [given] if isinstance(given, str) else list(given)
@@ -233,6 +262,13 @@ def state_values(view: dict[str, Any], values: dict[str, dict[str, Any]]) -> dic
             entry = {"type": etype, key: given}
         if given in (None, "", []) and not block.get("optional", False):
             raise ValueError(f"input {block_id}/{action_id} is required: Slack would not submit")
+        if isinstance(given, str) and given and not (
+            element.get("min_length", 0) <= len(given) <= element.get("max_length", 3000)
+        ):
+            raise ValueError(
+                f"input {block_id}/{action_id} must have {element.get('min_length', 0)} to "
+                f"{element.get('max_length', 3000)} characters: Slack would not submit"
+            )
         out.setdefault(block_id, {})[action_id] = entry
     for block_id, actions in values.items():
         for action_id in actions:

@@ -14,6 +14,7 @@ from typing import Any
 from townhall.testing.fake_telegram_markup import parse_formatted
 from townhall.testing.fake_telegram_objects import (
     JSON,
+    ApiError,
     Params,
     bad_request,
     make_chat,
@@ -41,6 +42,8 @@ class BotApiState:
         self.updates: list[JSON] = []
         self.files: dict[str, tuple[str, bytes]] = {}
         self._chats: dict[int, JSON] = {}
+        # users who wrote in a group but never to the bot in private (see `_chat`)
+        self.group_only_users: set[int] = set()
         self._messages: dict[tuple[int, int], JSON] = {}
         self._next_message_id: dict[int, int] = {}
         self._polls: dict[str, JSON] = {}  # poll_id -> {"poll", "chat_id", "message_id", "votes"}
@@ -81,13 +84,16 @@ class BotApiState:
         return self._seq[counter]
 
     def _chat(self, chat_id: int | str) -> JSON:
-        """Known chat, or a plausible one for any integer id (private if positive)."""
+        """Known chat, or a plausible one for any integer id (private if positive). A user seen
+        only in groups has not started the bot, and Telegram forbids bots to start that chat."""
         if isinstance(chat_id, str):
             for chat in self._chats.values():
                 if chat.get("username") and f"@{chat['username']}" == chat_id:
                     return chat
             raise bad_request("chat not found")
         if chat_id not in self._chats:
+            if chat_id > 0 and chat_id in self.group_only_users:
+                raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
             if chat_id > 0:
                 self._chats[chat_id] = make_chat(chat_id, "private", first_name=f"User {chat_id}")
             else:

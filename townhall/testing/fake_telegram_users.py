@@ -80,6 +80,10 @@ class CitizenActions(BotApiState):
         else:
             raise ValueError(f"unsupported chat_type {chat_type!r} (private, group, supergroup)")
         self._chats[chat["id"]] = chat
+        if chat_type == "private":
+            self.group_only_users.discard(user_id)
+        elif user_id not in self._chats:
+            self.group_only_users.add(user_id)
         return user, chat
 
     def user_sends(

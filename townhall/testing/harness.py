@@ -22,6 +22,7 @@ from townhall.app import Models, Townhall
 from townhall.settings import Settings
 from townhall.testing.fake_slack import FakeSlack
 from townhall.testing.fake_telegram import FakeTelegram
+from townhall.testing.fake_x import FakeX
 
 TRIAGE_CHANNEL = "C0TRIAGE01"
 STAFF_ID = "U0STAFF001"
@@ -42,6 +43,7 @@ class Harness:
     telegram: FakeTelegram
     slack: FakeSlack
     settings: Settings
+    x: FakeX | None = None
 
     @property
     def web_url(self) -> str:
@@ -69,6 +71,17 @@ class Harness:
             if loop.time() > deadline:
                 raise TimeoutError("the outbox still has pending items")
             await asyncio.sleep(0.05)
+
+    async def wait_for_x_reply(
+        self, post: dict[str, Any], *, count: int = 1, timeout: float = 10.0
+    ) -> list[dict[str, Any]]:
+        """The bot's reply posts under a citizen's post, once there are `count` of them."""
+        assert self.x is not None, "start the harness with x=True"
+        fake = self.x
+        return await fake.wait_for(
+            lambda: (found := fake.replies_to(post["id"])) and len(found) >= count and found,
+            timeout=timeout,
+        )
 
     def cards(self) -> list[dict[str, Any]]:
         """Top-level messages in the triage channel with a case card."""
@@ -118,13 +131,23 @@ async def running_townhall(
     data_dir: Path,
     slack_mode: Literal["http", "socket"] = "http",
     telegram_mode: Literal["polling", "webhook"] = "polling",
+    x: FakeX | bool = False,
+    x_settings: dict[str, Any] | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Harness]:
-    """Fakes up, bot up; everything down again on exit."""
+    """Fakes up, bot up; everything down again on exit.
+
+    `x=True` adds a fake X (polled every 0.2 s); pass a started `FakeX` instead to keep it
+    across two runs of the bot (a restart), and `x_settings` to override `[x]` settings.
+    """
     telegram = FakeTelegram()
     slack = FakeSlack()
+    fake_x = FakeX() if x is True else x or None
     await telegram.start()
     await slack.start()
+    if x is True:
+        assert fake_x is not None
+        await fake_x.start()
     slack.add_user(STAFF_ID, "sam.staff")
     slack.add_user(OUTSIDER_ID, "olive.outsider")
     port = free_port() if telegram_mode == "webhook" else 0
@@ -148,6 +171,11 @@ async def running_townhall(
         slack_settings["app_token"] = slack.app_token
     else:
         slack_settings["signing_secret"] = slack.signing_secret
+    if fake_x is not None:
+        overrides["x"] = {
+            **fake_x.credentials, "api_url": fake_x.base_url, "poll_interval": 0.2,
+            "listen_interval": 0.2, **(x_settings or {}),
+        }  # fmt: skip
     settings = Settings.load(
         database_url=database_url,
         data_dir=data_dir,
@@ -162,8 +190,10 @@ async def running_townhall(
         await bot.start()
         if slack_mode == "http":
             slack.deliver_to(f"http://127.0.0.1:{bot.web.port}/slack/events")
-        yield Harness(bot, telegram, slack, settings)
+        yield Harness(bot, telegram, slack, settings, fake_x)
     finally:
         await bot.stop()
         await slack.stop()
         await telegram.stop()
+        if x is True and fake_x is not None:
+            await fake_x.stop()

@@ -1,0 +1,157 @@
+"""From X posts to domain events: pure functions, no SDK calls, no I/O.
+
+`to_inbound` accepts what tweepy gives (a `Tweet` and the response's `includes`) or the same as
+plain JSON dicts, so it parses recorded real payloads as well as live ones. X's v2 `text` is
+HTML-escaped (`&amp;`, `&lt;`, `&gt;`) and starts with the @handles a reply is addressed to;
+both are undone here so classifiers and responders see what the citizen wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from townhall.domain import Address, ButtonPress, InboundMessage, Sender
+
+CHANNEL = "x"
+# ms since the Unix epoch at which X's snowflake ids start counting
+SNOWFLAKE_EPOCH_MS = 1_288_834_974_657
+_LEADING_MENTIONS = re.compile(r"^(?:\.?@\w{1,15}[\s,:]*)+")
+_COMMAND = re.compile(r"^/([A-Za-z][\w]{0,31})(?:@\w+)?(?:\s+|$)")
+_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
+# X's lang values that are not languages: undetermined, media/hashtag/link-only, no text
+_NOT_LANGUAGES = {"und", "qam", "qct", "qht", "qme", "qst", "zxx"}
+
+
+def _data(obj: Any) -> dict[str, Any]:
+    """The raw JSON of a tweepy model (`.data`) or a plain dict."""
+    data = getattr(obj, "data", obj)
+    return data if isinstance(data, dict) else {}
+
+
+def snowflake_time(post_id: int | str) -> datetime:
+    """When a post was created, read from its id (for payloads without `created_at`)."""
+    milliseconds = (int(post_id) >> 22) + SNOWFLAKE_EPOCH_MS
+    return datetime.fromtimestamp(milliseconds / 1000, UTC)
+
+
+def unescape(text: str) -> str:
+    for entity, char in _ENTITIES:
+        text = text.replace(entity, char)
+    return text
+
+
+def body_of(text: str) -> str:
+    """The post without the @handles it starts with (the reply prefix)."""
+    return _LEADING_MENTIONS.sub("", unescape(text), count=1).strip()
+
+
+def users_by_id(includes: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    users = (includes or {}).get("users") or []
+    return {str(_data(user).get("id")): _data(user) for user in users}
+
+
+def replied_to(post: Any) -> str | None:
+    """The id of the post this one answers, if it is a reply."""
+    for ref in _data(post).get("referenced_tweets") or ():
+        if _data(ref).get("type") == "replied_to":
+            return str(_data(ref)["id"])
+    return None
+
+
+def is_retweet(post: Any) -> bool:
+    return any(
+        _data(ref).get("type") == "retweeted" for ref in _data(post).get("referenced_tweets") or ()
+    )
+
+
+def mentions_user(post: Any, username: str) -> bool:
+    mentions = (_data(post).get("entities") or {}).get("mentions") or ()
+    return any(str(m.get("username", "")).lower() == username.lower() for m in mentions)
+
+
+def _sender(data: dict[str, Any], users: dict[str, dict[str, Any]]) -> Sender:
+    author = str(data.get("author_id") or "")
+    user = users.get(author, {})
+    name, username = user.get("name") or "", user.get("username") or ""
+    display = f"{name} (@{username})" if name and username else name or (
+        f"@{username}" if username else ""
+    )
+    lang = data.get("lang")
+    language = lang if isinstance(lang, str) and lang not in _NOT_LANGUAGES else None
+    return Sender(author, display, language)
+
+
+def _address(data: dict[str, Any]) -> Address:
+    """Replies go under the post (`reply_to`); `chat_id` is the author, for a DM instead."""
+    conversation = data.get("conversation_id")
+    return Address(
+        CHANNEL,
+        str(data.get("author_id") or ""),
+        str(conversation) if conversation else None,
+        str(data["id"]),
+    )
+
+
+def _sent_at(data: dict[str, Any]) -> datetime:
+    created = data.get("created_at")
+    if isinstance(created, datetime):
+        return created
+    if isinstance(created, str):
+        return datetime.fromisoformat(created.replace("Z", "+00:00"))
+    return snowflake_time(data["id"])
+
+
+def to_inbound(
+    tweet: Any, includes: Mapping[str, Any] | None = None, *, listen_only: bool = False
+) -> InboundMessage | None:
+    """The domain message for a post, or None for retweets and posts with no text left.
+
+    A mention (`listen_only=False`) may be a `/command`; a listened post never is.
+    """
+    data = _data(tweet)
+    if not data.get("id") or is_retweet(data):
+        return None
+    text = body_of(str(data.get("text") or ""))
+    if not text:
+        return None
+    command, args = None, ""
+    match = _COMMAND.match(text) if not listen_only else None
+    if match:
+        command, args = match.group(1).lower(), text[match.end() :].strip()
+    return InboundMessage(
+        channel=CHANNEL,
+        external_id=str(data["id"]),
+        address=_address(data),
+        sender=_sender(data, users_by_id(includes)),
+        text=text,
+        sent_at=_sent_at(data),
+        command=command,
+        args=args,
+        is_private=False,
+        listen_only=listen_only,
+    )
+
+
+def to_button_press(
+    message: InboundMessage, options: list[tuple[str, str, str]]
+) -> ButtonPress | None:
+    """A reply to one of our posts with options (`1) English`), answered by number or label.
+
+    `options` are the (label, action, value) of the buttons listed under that post.
+    """
+    answer = message.text.strip().rstrip(".!").strip().lower()
+    for number, (label, action, value) in enumerate(options, start=1):
+        if answer in (str(number), label.lower()):
+            return ButtonPress(
+                channel=CHANNEL,
+                external_id=message.external_id,
+                address=message.address,
+                sender=message.sender,
+                action=action,
+                value=value,
+                sent_at=message.sent_at,
+            )
+    return None
