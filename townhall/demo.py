@@ -78,8 +78,12 @@ class Story:
         title = text.splitlines()[0] if text else "card"
         console.print(f"[bold magenta]Slack #{TRIAGE_CHANNEL}[/] {label}: [italic]{title}[/]")
         if show:
-            buttons = "  ".join(f"[{a.removeprefix('case_').capitalize()}]" for a in
-                                card_buttons(card))
+            labels = [
+                element["text"]["text"]
+                for block in card.get("blocks", []) if block.get("type") == "actions"
+                for element in block.get("elements", []) if element.get("type") == "button"
+            ]
+            buttons = "  ".join(f"[{label}]" for label in labels)
             console.print(Panel(f"{text}\n{buttons}", title="Slack card", border_style="magenta",
                                 expand=False))
         return card

@@ -103,3 +103,40 @@ async def test_an_expired_lease_is_taken_over(db: Database) -> None:
     again = db.transact(lambda s: claim_due(s, limit=1, lease_seconds=60))
     assert [c.id for c in again] == [claimed[0].id]
     assert again[0].attempts == 2
+
+
+async def test_stop_lets_a_send_in_flight_finish_and_be_marked(db: Database) -> None:
+    sending, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(payload: dict) -> str:
+        sending.set()
+        await release.wait()
+        return "sent-1"
+
+    outbox = Outbox(db, poll_interval=0.05)
+    outbox.register("message", slow)
+    _enqueue(db, "k1")
+    await outbox.start()
+    await asyncio.wait_for(sending.wait(), 5)
+    stopping = asyncio.create_task(outbox.stop())
+    await asyncio.sleep(0.1)
+    assert not stopping.done()  # waiting for the send, not cancelling it
+    release.set()
+    await asyncio.wait_for(stopping, 5)
+    [item] = db.transact(lambda s: s.exec(select(OutboxItem)).all())
+    assert (item.status, item.external_id) == ("sent", "sent-1")
+
+
+async def test_stop_gives_up_on_a_hung_send_after_the_grace_period(db: Database) -> None:
+    async def hung(payload: dict) -> str:
+        await asyncio.Event().wait()
+        return "never"
+
+    outbox = Outbox(db, poll_interval=0.05)
+    outbox.register("message", hung)
+    _enqueue(db, "k1")
+    await outbox.start()
+    await asyncio.sleep(0.2)
+    await asyncio.wait_for(outbox.stop(grace=0.2), 5)
+    [item] = db.transact(lambda s: s.exec(select(OutboxItem)).all())
+    assert item.status == "pending"  # leased; another replica or a restart sends it later
