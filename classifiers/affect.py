@@ -27,7 +27,7 @@ class TweetStage:
         self,
         directory: Path = DEFAULT_MODEL,
         *,
-        batch_size: int = 64,
+        batch_size: int = 32,
         onnx_cache: Path | None = None,
     ):
         model, self.tokenizer, self.card = TweetModel.load(directory)
