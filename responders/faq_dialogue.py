@@ -1,4 +1,5 @@
-"""The FAQ's follow-up buttons: "Which of these did you mean?" and "Did this help?".
+"""Presses of the FAQ's buttons ("Which of these did you mean?", "Did this help?"); the buttons
+themselves are built in `responders.faq_buttons`.
 
 Buttons carry ids, never data: the citizen's message id (base 36, to stay inside Telegram's
 64-byte callback limit) and the entry id. A press is checked against the citizen who pressed it,
