@@ -356,6 +356,10 @@ class Townhall:
             self.ingestor.recover, "interval", minutes=1, next_run_time=datetime.now(UTC),
             max_instances=1, coalesce=True,
         )
+        # entries added in Slack on another replica, and edits to faq.yaml, without a restart
+        self.scheduler.add_job(
+            self.knowledge.reload, "interval", minutes=5, max_instances=1, coalesce=True
+        )
         if self.x is not None:  # X has no push: poll mentions and listening queries
             for job, seconds in ((self.x.poll_mentions, self.settings.x.poll_interval),
                                  (self.x.poll_listening, self.settings.x.listen_interval)):

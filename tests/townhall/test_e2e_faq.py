@@ -105,3 +105,20 @@ async def test_spanish_and_french_questions_are_answered_in_their_language(
     assert "facture" in french["text"].lower()
     messages = await harness.bot.db.run(lambda s: s.exec(select(Message)).all())
     assert {m.responder for m in messages} == {"faq"}
+
+
+async def test_an_entry_added_by_another_replica_is_answered_after_a_reload(
+    harness: Harness,
+) -> None:
+    from responders.faq import FaqEntry
+    from responders.faq_store import upsert_entry
+
+    entry = FaqEntry(
+        "fireworks-rules", ("Are fireworks allowed in the city?", "can I set off fireworks"),
+        "Consumer fireworks are allowed on July 4 and New Year's Eve, 6 p.m. to midnight.",
+    )
+    await harness.bot.db.run(lambda s: upsert_entry(s, entry, source="slack", staff_id="U0OTHER"))
+    await harness.bot.knowledge.reload()  # what the 5-minute job does
+    harness.telegram.user_sends("am I allowed to set off fireworks?", user_id=CITIZEN)
+    [answer] = await harness.wait_for_reply(CITIZEN)
+    assert answer["text"].startswith("Consumer fireworks are allowed")
