@@ -169,12 +169,11 @@ def outbound_for(
     public, which goes to the sender's private chat with a pointer left in the public one."""
     if reply is None:
         return []
-    private = isinstance(event, InboundMessage) and event.private_address is not None
-    if not (reply.private and private):
+    private_address = event.private_address if isinstance(event, InboundMessage) else None
+    if not reply.private or private_address is None:
         return [OutboundMessage(event.address, reply.text, reply.buttons)]
-    assert isinstance(event, InboundMessage) and event.private_address is not None
     return [
-        OutboundMessage(event.private_address, reply.text, reply.buttons),
+        OutboundMessage(private_address, reply.text, reply.buttons),
         OutboundMessage(event.address, say("answered_privately", language)),
     ]
 
