@@ -191,14 +191,6 @@ class FaqResponder:
         self.multilingual = multilingual
         self.multilingual_policy = multilingual_policy or self.policy
 
-    @property
-    def threshold(self) -> float:
-        return self.policy.threshold
-
-    @property
-    def margin(self) -> float:
-        return self.policy.margin
-
     def decision(self, embedding: Sequence[float]) -> FaqDecision:
         """Answer, clarify (with the entries to offer) or escalate."""
         return self.matcher.decision(embedding, self.policy)
