@@ -11,6 +11,7 @@ import threading
 
 import numpy as np
 
+from classifiers.batching import by_length
 from townhall.domain import Classification
 
 MAX_TOKENS = 128
@@ -42,13 +43,8 @@ class MiniLMEncoder:
         """Unit-length embeddings, one row per text (float32)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        # similar lengths together: a batch pads to its longest text
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        rows = [
-            self._encode_batch([texts[i] for i in order[start : start + batch_size]])
-            for start in range(0, len(order), batch_size)
-        ]
-        return np.vstack(rows)[np.argsort(order)]
+        batches, restore = by_length(texts, batch_size)
+        return np.vstack([self._encode_batch(batch) for batch in batches])[restore]
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         torch = self._torch

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from classifiers.batching import by_length
 from townhall.domain import Classification
 
 ENCODER_MAX_TOKENS = 128
@@ -79,23 +80,22 @@ class OnnxModel:
 
     def run(self, texts: list[str], batch_size: int = 32) -> dict[str, np.ndarray]:
         """Every output for every text, one row per text, in the order of `texts`."""
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        batches, restore = by_length(texts, batch_size)
         parts: dict[str, list[np.ndarray]] = {name: [] for name in self.outputs}
-        for start in range(0, len(order), batch_size):
-            batch = self._tokenizer(
-                [texts[i] for i in order[start : start + batch_size]],
+        for batch in batches:
+            tokens = self._tokenizer(
+                batch,
                 padding=True,
                 truncation=True,
                 max_length=self._max_tokens,
                 return_tensors="np",
             )
-            feed = {name: batch[name].astype(np.int64) for name in ("input_ids", "attention_mask")}
+            feed = {name: tokens[name].astype(np.int64) for name in ("input_ids", "attention_mask")}
             with self._lock:
                 values = self._session.run(None, feed)
             for name, value in zip(self.outputs, values, strict=True):
                 parts[name].append(value)
-        inverse = np.argsort(order)
-        return {name: np.vstack(rows)[inverse] for name, rows in parts.items() if rows}
+        return {name: np.vstack(rows)[restore] for name, rows in parts.items() if rows}
 
 
 class OnnxEncoder:

@@ -18,6 +18,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from classifiers.batching import by_length
 from classifiers.calibration import apply_biases
 
 MAX_TOKENS = 64
@@ -109,14 +110,13 @@ def tokenize(tokenizer, texts: list[str]) -> dict[str, torch.Tensor]:
 def pooled_features(model: TweetModel, tokenizer, texts: list[str], batch_size: int = 64
                     ) -> np.ndarray:
     """The encoder's mean-pooled output, one row per text (batched by length: less padding)."""
-    hidden = model.encoder.config.hidden_size
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    parts = [np.zeros((0, hidden), dtype=np.float32)]
+    batches, restore = by_length(texts, batch_size)
+    parts = [np.zeros((0, model.encoder.config.hidden_size), dtype=np.float32)]
     with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            batch = tokenize(tokenizer, [texts[i] for i in order[start : start + batch_size]])
-            parts.append(model.pooled(batch["input_ids"], batch["attention_mask"]).numpy())
-    return np.vstack(parts)[np.argsort(order)]
+        for batch in batches:
+            tokens = tokenize(tokenizer, batch)
+            parts.append(model.pooled(tokens["input_ids"], tokens["attention_mask"]).numpy())
+    return np.vstack(parts)[restore]
 
 
 def predict_proba(model: TweetModel, tokenizer, texts: list[str], batch_size: int = 64
