@@ -106,31 +106,22 @@ def reply_modal(case_id: int, reference: str = "") -> dict[str, Any]:
         "submit": {"type": "plain_text", "text": "Send"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            {
-                "type": "input",
-                "block_id": REPLY_BLOCK,
-                "label": {"type": "plain_text", "text": f"Your reply {reference}".strip()},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": REPLY_INPUT,
-                    "multiline": True,
-                    "max_length": 3000,
-                },
-                "hint": {
-                    "type": "plain_text",
-                    "text": "Sent to the citizen on the channel they wrote from.",
-                },
-            }
+            _text_input(
+                REPLY_BLOCK, f"Your reply {reference}".strip(), "", limit=INPUT_LIMIT,
+                multiline=True, hint="Sent to the citizen on the channel they wrote from.",
+                action_id=REPLY_INPUT,
+            )
         ],
     }
 
 
 def _text_input(
-    block_id: str, label: str, value: str, *, limit: int, multiline: bool, hint: str
+    block_id: str, label: str, value: str, *, limit: int, multiline: bool, hint: str,
+    action_id: str | None = None,
 ) -> dict[str, Any]:
     element: dict[str, Any] = {
         "type": "plain_text_input",
-        "action_id": block_id,
+        "action_id": action_id or block_id,
         "multiline": multiline,
         "max_length": limit,
     }
