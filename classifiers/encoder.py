@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from classifiers.batching import by_length
 from townhall.domain import Classification
+
+if TYPE_CHECKING:
+    from classifiers.onnx_backend import OnnxEncoder
 
 MAX_TOKENS = 128
 
@@ -61,3 +66,12 @@ class MiniLMEncoder:
     def classify(self, texts: list[str], results: list[Classification]) -> None:
         for result, vector in zip(results, self.encode(texts), strict=True):
             result.embedding = vector.tolist()
+
+
+def sentence_encoder(backend: str, onnx_cache: Path) -> MiniLMEncoder | OnnxEncoder:
+    """all-MiniLM-L6-v2 on the chosen backend ("onnx" or "torch"), as the bot runs it."""
+    if backend == "onnx":
+        from classifiers.onnx_backend import OnnxEncoder
+
+        return OnnxEncoder(onnx_cache)
+    return MiniLMEncoder()

@@ -26,7 +26,7 @@ from bots.x import XApiClient, XChannel
 from classifiers.affect import DEFAULT_MODEL, TweetStage
 from classifiers.base import Stage
 from classifiers.category import CategoryStage, build_category_model, load_categories
-from classifiers.encoder import MiniLMEncoder
+from classifiers.encoder import MiniLMEncoder, sentence_encoder
 from classifiers.language import LanguageStage
 from classifiers.multilingual import DEFAULT_MODEL as MULTILINGUAL_MODEL
 from classifiers.multilingual import MultilingualSentimentStage
@@ -54,7 +54,7 @@ from responders.triage import Triage
 from townhall.db import Database
 from townhall.domain import OutboundMessage, SendError
 from townhall.privacy import Pseudonymizer
-from townhall.settings import Settings
+from townhall.settings import ONNX_CACHE, Settings
 from townhall.web import WebServer, build_web_app
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class Models:
     _examples: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def load(cls, backend: str = "onnx", cache_dir: Path = Path("var/onnx")) -> Models:
+    def load(cls, backend: str = "onnx", cache_dir: Path = ONNX_CACHE) -> Models:
         """Load every model; `backend` "onnx" runs both encoders in ONNX Runtime (exported to
         `cache_dir` on first use), "torch" runs them in eager torch."""
         onnx_cache = cache_dir if backend == "onnx" else None
@@ -85,7 +85,7 @@ class Models:
         multilingual = None
         if (MULTILINGUAL_MODEL / "head.npz").exists():
             multilingual = MultilingualSentimentStage(MULTILINGUAL_MODEL)
-        encoder: Encoder = OnnxEncoder(cache_dir) if onnx_cache else MiniLMEncoder()
+        encoder = sentence_encoder(backend, cache_dir)
         return cls(
             encoder=encoder, language=LanguageStage(), tweet=tweet, multilingual=multilingual
         )

@@ -172,10 +172,7 @@ def _encoder(kind: str, settings: Settings):
         from classifiers.multilingual import E5Encoder
 
         return E5Encoder().encode
-    if settings.classifiers.backend == "onnx":
-        from classifiers.onnx_backend import OnnxEncoder
+    from classifiers.encoder import sentence_encoder
 
-        return OnnxEncoder(settings.classifiers.onnx_cache).encode
-    from classifiers.encoder import MiniLMEncoder
-
-    return MiniLMEncoder().encode
+    classifiers = settings.classifiers
+    return sentence_encoder(classifiers.backend, classifiers.onnx_cache).encode

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from classifiers.affect import DEFAULT_MODEL
+from townhall.settings import ONNX_CACHE
 
 train_app = typer.Typer(no_args_is_help=True, help="Train a classifier and write its artifact.")
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate on a JSONL file; prints one JSON.")
@@ -26,7 +27,6 @@ SHARED_DATA = Path("../shared/data")
 DataOption = Annotated[Path, typer.Option(exists=True, dir_okay=False, help="JSONL file")]
 Backend = Literal["onnx", "torch"]
 BackendOption = Annotated[Backend, typer.Option(help="run the encoders in ONNX Runtime or torch")]
-ONNX_CACHE = Path("var/onnx")
 
 
 def _onnx_cache(backend: Backend) -> Path | None:
@@ -255,13 +255,9 @@ def eval_faq(
 
 def _minilm(backend: Backend):
     """The FAQ's sentence encoder as the bot runs it (`Models.load`)."""
-    if backend == "onnx":
-        from classifiers.onnx_backend import OnnxEncoder
+    from classifiers.encoder import sentence_encoder
 
-        return OnnxEncoder(ONNX_CACHE)
-    from classifiers.encoder import MiniLMEncoder
-
-    return MiniLMEncoder()
+    return sentence_encoder(backend, ONNX_CACHE)
 
 
 def bench_classify(

@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 DEFAULT_CONFIG = Path("config/townhall.toml")
+ONNX_CACHE = Path("var/onnx")  # where the encoders' ONNX exports are kept
 
 
 class HttpSettings(BaseModel):
@@ -131,7 +132,7 @@ class OutboxSettings(BaseModel):
 class ClassifierSettings(BaseModel):
     encoder: Literal["minilm"] = "minilm"
     backend: Literal["onnx", "torch"] = "onnx"
-    onnx_cache: Path = Path("var/onnx")
+    onnx_cache: Path = ONNX_CACHE
     batch_size: int = 64
     categories_path: Path = Path("config/categories.yaml")
     abuse_policy: Literal["escalate", "acknowledge"] = "escalate"
