@@ -7,6 +7,7 @@ from responders.cases import CaseService
 from responders.chain import Reply, Turn
 from responders.faq import FaqMatcher
 from responders.texts import say
+from townhall.domain import InboundMessage
 
 
 class EscalationResponder:
@@ -29,18 +30,31 @@ class EscalationResponder:
                 {"id": m.entry.id, "score": round(m.score, 3)}
                 for m in self.matcher.rank(turn.classification.embedding, top=3)
             ]
+        return await self.open_case(
+            turn, message_id=turn.message_id, summary=message.text, suggestions=suggestions,
+            labels=turn.classification.labels, abusive=is_abusive(turn, self.abuse_threshold),
+        )
+
+    async def open_case(
+        self, turn: Turn, *, message_id: int, summary: str, suggestions: list[dict],
+        labels: dict[str, str], abusive: bool = False, responder: str | None = None,
+    ) -> Reply:
+        """Open the case for the citizen's message `message_id` (once: a second call finds it)
+        and tell them its number. Asked in public, the answer and staff replies go private."""
+        event = turn.event
+        private_address = event.private_address if isinstance(event, InboundMessage) else None
         case = await self.cases.open(
-            message_id=turn.message_id,
+            message_id=message_id,
             citizen_id=turn.citizen_id,
             conversation_id=turn.conversation_id,
-            address=message.private_address or message.address,
-            summary=message.text,
+            address=private_address or event.address,
+            summary=summary,
             language=turn.language,
             suggestions=suggestions,
-            labels=turn.classification.labels,
-            abusive=is_abusive(turn, self.abuse_threshold),
+            labels=labels,
+            abusive=abusive,
         )
         return Reply(
-            say("case_opened", turn.language, ref=case.reference), self.name, case_id=case.id,
-            private=True,
+            say("case_opened", turn.language, ref=case.reference), responder or self.name,
+            case_id=case.id, private=True,
         )

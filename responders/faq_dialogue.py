@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from listening.models import Message
-from responders.cases import CaseService
 from responders.chain import Reply, Turn
+from responders.escalation import EscalationResponder
 from responders.faq import FaqEntry
 from responders.faq_buttons import HELP, PICK
 from responders.faq_store import record_feedback
@@ -43,12 +43,12 @@ class FaqDialogueResponder:
     def __init__(
         self,
         db: Database,
-        cases: CaseService,
+        escalation: EscalationResponder,
         entry: Callable[[str], FaqEntry | None],
         answer: Callable[[FaqEntry, str, int], Reply],
     ):
         self.db = db
-        self.cases = cases
+        self.escalation = escalation
         self.entry = entry  # entry id -> entry, from the live knowledge base
         self.answer = answer  # (entry, language, question's message id) -> the answer reply
 
@@ -104,16 +104,7 @@ class FaqDialogueResponder:
         if given is not None:
             summary += f"\n\n(FAQ answer given: `{given.id}`; the citizen said it did not help.)"
             suggestions = [{"id": given.id, "score": None, "given": True}]
-        case = await self.cases.open(
-            message_id=question.message_id,
-            citizen_id=turn.citizen_id,
-            conversation_id=turn.conversation_id,
-            address=turn.event.address,
-            summary=summary,
-            language=turn.language,
-            suggestions=suggestions,
-            labels=question.labels,
-        )
-        return Reply(
-            say("case_opened", turn.language, ref=case.reference), self.name, case_id=case.id
+        return await self.escalation.open_case(
+            turn, message_id=question.message_id, summary=summary, suggestions=suggestions,
+            labels=question.labels, responder=self.name,
         )

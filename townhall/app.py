@@ -184,7 +184,7 @@ class Townhall:
                     settings.classifiers.abuse_policy, settings.classifiers.abuse_reply,
                     escalation, threshold=settings.classifiers.abuse_threshold,
                 ),
-                FaqDialogueResponder(self.db, self.cases, self.knowledge.get, faq.answer),
+                FaqDialogueResponder(self.db, escalation, self.knowledge.get, faq.answer),
                 faq,
                 escalation,
             ]
