@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from classifiers.pipeline import Pipeline
 from listening.models import Citizen, Conversation, Message
 from listening.outbox import Outbox, citizen_stream, enqueue
+from listening.trend_tables import MessageVector, pack_vector
 from responders.chain import OpenCase, Reply, ResponderChain, Turn
 from responders.models import Case
 from responders.texts import pick_language, say
@@ -197,9 +198,14 @@ def finish_message(
         "scores": classification.scores,
         "models": classification.models,
     }
+    message.category = classification.labels.get("category")
+    message.sentiment = classification.labels.get("sentiment")
     message.responder = responder
     message.handled_at = utcnow()
     session.add(message)
+    if classification.embedding is not None:  # for the trends job, which deletes it when done
+        vector = pack_vector(classification.embedding)
+        session.add(MessageVector(message_id=message_id, vector=vector))
     for index, reply in enumerate(replies):
         enqueue(
             session, key=f"reply:{message_id}" + (f":{index}" if index else ""), kind="message",

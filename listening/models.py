@@ -55,6 +55,7 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("channel", "external_id"),
         Index("ix_messages_unhandled", "handled_at", "received_at"),
+        Index("ix_messages_sent_at", "sent_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -68,6 +69,9 @@ class Message(SQLModel, table=True):
     event: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     language: str | None = Field(default=None, max_length=8)
     classification: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # copies of two labels in `classification`, so reports can group by them without JSON
+    category: str | None = Field(default=None, max_length=32)
+    sentiment: str | None = Field(default=None, max_length=16)
     responder: str | None = Field(default=None, max_length=32)
     sent_at: datetime
     received_at: datetime = Field(default_factory=utcnow)

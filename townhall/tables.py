@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 import listening.checkpoints
 import listening.models
 import listening.queries
+import listening.trend_tables
 import responders.faq_store
 import responders.models
 
