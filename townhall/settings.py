@@ -149,6 +149,30 @@ class CaseSettings(BaseModel):
     reference_prefix: str = "TH"
 
 
+class TrendsSettings(BaseModel):
+    """Emerging-issue detection: the scheduled job that groups messages into topics."""
+
+    enabled: bool = True
+    interval_minutes: float = 5.0  # how often the job runs
+    window_minutes: float = 60.0  # the "now" a topic's volume is measured over
+    baseline_days: float = 7.0  # the past it is compared with
+    alerts_channel: str = ""  # Slack channel for alerts; empty = the triage channel
+
+
+class DigestSettings(BaseModel):
+    """The weekly report for managers: when it is made, where it goes, what "on time" means."""
+
+    enabled: bool = True
+    day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    time: str = "08:00"  # local time in `timezone`
+    timezone: str = "UTC"
+    out_dir: Path = Path("var/digests")
+    slack_channel: str = ""  # empty = the triage channel
+    # targets for the response-time section; no target = no compliance figure
+    first_response_target_hours: float | None = None
+    resolution_target_hours: float | None = None
+
+
 class SecuritySettings(BaseModel):
     pseudonym_key: SecretStr | None = None
 
@@ -175,6 +199,8 @@ class Settings(BaseSettings):
     outbox: OutboxSettings = OutboxSettings()
     classifiers: ClassifierSettings = ClassifierSettings()
     cases: CaseSettings = CaseSettings()
+    trends: TrendsSettings = TrendsSettings()
+    digest: DigestSettings = DigestSettings()
     security: SecuritySettings = SecuritySettings()
 
     @classmethod
