@@ -1,0 +1,32 @@
+"""Personal details out of text that staff or managers read beyond the case itself.
+
+Alert examples and digest quotes show what citizens wrote to people who do not need to know
+how to reach them: e-mail addresses and phone numbers are replaced by a marker. The patterns
+are deliberately broad (a false positive costs a digit string, a miss costs someone's number).
+"""
+
+from __future__ import annotations
+
+import re
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# 7+ digits: an optional +country, an optional (area code), then digits with single spaces,
+# dots or dashes between them
+PHONE = re.compile(r"(?<![\w/])\+?(?:\(\d{1,5}\)\s?)?\d(?:[\s.-]?\d){5,}(?![\w/])")
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
+
+
+def redact(text: str) -> str:
+    text = EMAIL.sub("[email]", text)
+    return PHONE.sub(_phone, text)
+
+
+def _phone(match: re.Match[str]) -> str:
+    found = match.group()
+    if _digits(found) < 7 or DATE.fullmatch(found.strip()):
+        return found
+    return "[phone]"
+
+
+def _digits(text: str) -> int:
+    return sum(ch.isdigit() for ch in text)
