@@ -15,6 +15,7 @@ from rich.logging import RichHandler
 
 from townhall.cli_faq import faq_app
 from townhall.cli_ml import bench_classify, eval_app, train_app
+from townhall.cli_trends import bench_emerging, eval_emerging
 from townhall.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -26,6 +27,8 @@ app.add_typer(train_app, name="train")
 app.add_typer(eval_app, name="eval")
 app.add_typer(faq_app, name="faq")
 bench_app.command("classify")(bench_classify)
+bench_app.command("emerging")(bench_emerging)
+eval_app.command("emerging")(eval_emerging)
 
 console = Console(stderr=True)
 log = logging.getLogger("townhall")
