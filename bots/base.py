@@ -37,8 +37,9 @@ class StaffConsole(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def post_card(self, card: Card) -> tuple[str, str]:
-        """Post a new card; return where it lives: (channel, message id)."""
+    async def post_card(self, card: Card, channel: str | None = None) -> tuple[str, str]:
+        """Post a new card (to `channel`, or the triage channel); return where it lives:
+        (channel, message id)."""
         ...
 
     async def update_card(self, channel: str, ts: str, card: Card) -> None: ...

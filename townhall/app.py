@@ -11,18 +11,14 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from pydantic import SecretStr
 
 from bots.base import Channel
-from bots.slack import SlackConsole
-from bots.telegram import TelegramChannel
-from bots.x import XApiClient, XChannel
 from classifiers.affect import DEFAULT_MODEL, TweetStage
 from classifiers.base import Stage
 from classifiers.category import CategoryStage, build_category_model, load_categories
@@ -32,10 +28,12 @@ from classifiers.multilingual import DEFAULT_MODEL as MULTILINGUAL_MODEL
 from classifiers.multilingual import MultilingualSentimentStage
 from classifiers.onnx_backend import OnnxEncoder
 from classifiers.pipeline import Parallel, Pipeline
-from listening.checkpoints import Checkpoints
+from listening.alert_desk import AlertDesk
+from listening.alerts import TrendsJob
 from listening.ingest import Ingestor
 from listening.outbox import Outbox, RetryPolicy, enqueue
 from listening.queries import ListeningQueries
+from listening.trends import Rules
 from responders.abuse import AbuseResponder
 from responders.cases import CaseService
 from responders.chain import ResponderChain
@@ -51,8 +49,9 @@ from responders.language import LanguageResponder
 from responders.retraining import CategoryRetrainer, latest_model_dir, trained_at_of
 from responders.staff_commands import StaffCommands
 from responders.triage import Triage
+from townhall.channels import build_slack, build_telegram, build_x
 from townhall.db import Database
-from townhall.domain import OutboundMessage, SendError
+from townhall.domain import OutboundMessage, SendError, StaffAction
 from townhall.privacy import Pseudonymizer
 from townhall.settings import ONNX_CACHE, Settings
 from townhall.web import WebServer, build_web_app
@@ -200,16 +199,37 @@ class Townhall:
             ),
             default_language=settings.default_language,
         )
-        self.channels: dict[str, Channel] = {}
-        self.telegram = self._build_telegram()
-        self.console = self._build_slack()
+        self.telegram = build_telegram(settings)
+        self.console = build_slack(
+            settings,
+            faq_draft=lambda case_id: draft_from_case(self.cases, case_id),
+            commands=lambda text, staff_id: self.staff_commands.run(text, staff_id),
+        )
         # keyword listening queries, shared by the X adapter and `/townhall listen`
         self.listening_queries = ListeningQueries(self.db, settings.x.listen_queries)
-        self.x = self._build_x()
+        self.x = build_x(
+            settings, self.db, self.listening_queries.active,
+            self.notify_staff if self.console is not None else None,
+        )
+        self.channels: dict[str, Channel] = {
+            channel.name: channel for channel in (self.telegram, self.x) if channel is not None
+        }
         self.staff_commands = StaffCommands(self.listening_queries if self.x else None)
         names = {c.id: c.name for c in self.categories}
         self.triage = (
             Triage(self.cases, self.console, names, knowledge=self.knowledge)
+            if self.console else None
+        )
+        trends = settings.trends
+        self.trends = TrendsJob(
+            self.db, self.outbox, rules=Rules.from_settings(trends),
+            threshold=trends.topic_similarity, dimension=models.encoder.dimension,
+        )
+        self.alerts = (
+            AlertDesk(
+                self.db, self.outbox, self.console, categories=names,
+                channel=trends.alerts_channel, window_minutes=int(trends.window_minutes),
+            )
             if self.console else None
         )
         self.outbox.register("message", self._send_message)
@@ -217,6 +237,8 @@ class Townhall:
             self.outbox.register("card", self.triage.deliver_card)
             self.outbox.register("note", self.triage.deliver_note)
             self.outbox.register("notice", self.triage.deliver_notice)
+        if self.alerts is not None:
+            self.outbox.register("alert", self.alerts.deliver)
         self.retrainer = CategoryRetrainer(
             db=self.db,
             stage=self.category_stage,
@@ -238,76 +260,6 @@ class Townhall:
             settings.http.port,
         )
 
-    def _build_telegram(self) -> TelegramChannel | None:
-        tg = self.settings.telegram
-        if not tg.enabled:
-            log.info("telegram: disabled (set TOWNHALL_TELEGRAM__TOKEN to enable)")
-            return None
-        assert tg.token is not None
-        channel = TelegramChannel(
-            tg.token.get_secret_value(),
-            api_url=tg.api_url,
-            file_url=tg.file_url,
-            webhook_url=tg.webhook_url,
-            webhook_secret=tg.webhook_secret.get_secret_value() if tg.webhook_secret else None,
-            poll_timeout=tg.poll_timeout,
-        )
-        self.channels[channel.name] = channel
-        return channel
-
-    def _build_x(self) -> XChannel | None:
-        x = self.settings.x
-        if not x.enabled:
-            log.info("x: disabled (set TOWNHALL_X__BEARER_TOKEN and/or the OAuth 1.0a keys)")
-            return None
-
-        def secret(value: SecretStr | None) -> str | None:
-            return value.get_secret_value() if value else None
-
-        client = XApiClient(
-            api_url=x.api_url, bearer_token=secret(x.bearer_token),
-            consumer_key=secret(x.consumer_key), consumer_secret=secret(x.consumer_secret),
-            access_token=secret(x.access_token),
-            access_token_secret=secret(x.access_token_secret),
-        )
-        channel = XChannel(
-            client,
-            checkpoints=Checkpoints(self.db),
-            queries=self.listening_queries.active,
-            notify=self.notify_staff if self.console is not None else None,
-            dm_personal_details=x.dm_personal_details,
-            backfill=timedelta(hours=x.backfill_hours),
-        )
-        self.channels[channel.name] = channel
-        return channel
-
-    def _build_slack(self) -> SlackConsole | None:
-        slack = self.settings.slack
-        if not slack.enabled or not slack.triage_channel:
-            log.info(
-                "slack: disabled (set TOWNHALL_SLACK__BOT_TOKEN, TOWNHALL_SLACK__TRIAGE_CHANNEL "
-                "and TOWNHALL_SLACK__APP_TOKEN or TOWNHALL_SLACK__SIGNING_SECRET); escalated "
-                "cases are stored but not shown to staff"
-            )
-            return None
-        assert slack.bot_token is not None
-        return SlackConsole(
-            bot_token=slack.bot_token.get_secret_value(),
-            triage_channel=slack.triage_channel,
-            staff=slack.staff,
-            api_url=slack.api_url,
-            signing_secret=(
-                slack.signing_secret.get_secret_value() if slack.signing_secret else None
-            ),
-            app_token=(
-                slack.app_token.get_secret_value()
-                if slack.app_token and slack.socket_mode
-                else None
-            ),
-            faq_draft=lambda case_id: draft_from_case(self.cases, case_id),
-            commands=lambda text, staff_id: self.staff_commands.run(text, staff_id),
-        )
-
     @staticmethod
     async def _rebuild_faq(
         entries: list[FaqEntry], *matchers: FaqMatcher | None
@@ -324,6 +276,13 @@ class Townhall:
         if channel is None:
             raise SendError(f"channel {message.address.channel!r} is not enabled")
         return await channel.send(message)
+
+    async def _on_staff_action(self, action: StaffAction) -> None:
+        """Alert buttons go to the alert desk, everything else to case triage."""
+        if action.alert_id is not None and self.alerts is not None:
+            await self.alerts.handle(action)
+        elif self.triage is not None:
+            await self.triage.handle(action)
 
     async def notify_staff(self, text: str) -> None:
         """A notice for staff in the triage channel, delivered through the outbox."""
@@ -346,7 +305,7 @@ class Townhall:
         for channel in self.channels.values():
             await channel.start(self.ingestor)
         if self.console is not None and self.triage is not None:
-            await self.console.start(self.triage.handle)
+            await self.console.start(self._on_staff_action)
             self.scheduler.add_job(self.console.refresh_staff, "interval", minutes=10)
         self.scheduler.add_job(
             self.retrainer.run, "interval", days=self.settings.classifiers.retrain_interval_days,
@@ -360,6 +319,11 @@ class Townhall:
         self.scheduler.add_job(
             self.knowledge.reload, "interval", minutes=5, max_instances=1, coalesce=True
         )
+        if self.settings.trends.enabled:
+            self.scheduler.add_job(
+                self.trends.run, "interval", minutes=self.settings.trends.interval_minutes,
+                max_instances=1, coalesce=True,
+            )
         if self.x is not None:  # X has no push: poll mentions and listening queries
             for job, seconds in ((self.x.poll_mentions, self.settings.x.poll_interval),
                                  (self.x.poll_listening, self.settings.x.listen_interval)):

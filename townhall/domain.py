@@ -202,6 +202,7 @@ class StaffAction:
     text: str = ""
     card_channel: str | None = None
     card_ts: str | None = None
+    alert_id: int | None = None  # alert_track / alert_dismiss name an emerging-issue alert
 
 
 @dataclass(frozen=True)

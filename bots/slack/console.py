@@ -137,10 +137,11 @@ class SlackConsole:
 
     # --- console operations (called by the outbox) ------------------------------------------
 
-    async def post_card(self, card: Card) -> tuple[str, str]:
+    async def post_card(self, card: Card, channel: str | None = None) -> tuple[str, str]:
         try:
             response = await self.client.chat_postMessage(
-                channel=self.triage_channel, text=card_fallback_text(card), blocks=card_blocks(card)
+                channel=channel or self.triage_channel, text=card_fallback_text(card),
+                blocks=card_blocks(card),
             )
         except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:
             raise send_error(exc) from exc
@@ -180,6 +181,8 @@ class SlackConsole:
         app.action("case_sentiment")(self._on_select)
         app.view(REPLY_MODAL)(self._on_reply_submitted)
         app.action("case_faq_add")(self._on_faq_button)
+        app.action("alert_track")(self._on_alert_button)
+        app.action("alert_dismiss")(self._on_alert_button)
         app.view(FAQ_MODAL)(self._on_faq_submitted)
         app.event("message")(self._on_message)
         app.command("/townhall")(self._on_command)
@@ -215,6 +218,19 @@ class SlackConsole:
             staff_id=body["user"]["id"],
             key=f"slack-action:{body.get('trigger_id', '')}",
             case_id=int(action["value"]),
+        )
+        await self._act(staff_action, client, (body.get("channel") or {}).get("id"))
+
+    async def _on_alert_button(
+        self, ack: Any, body: dict, action: dict, client: AsyncWebClient
+    ) -> None:
+        """"Track as incident" / "Not an issue" on an emerging-issue alert."""
+        await ack()
+        staff_action = StaffAction(
+            kind=action["action_id"],
+            staff_id=body["user"]["id"],
+            key=f"slack-action:{body.get('trigger_id', '')}",
+            alert_id=int(action["value"]),
         )
         await self._act(staff_action, client, (body.get("channel") or {}).get("id"))
 
