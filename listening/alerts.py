@@ -75,7 +75,8 @@ class TrendsJob:
         self.rules = rules or Rules()
         self.detector = Detector(self.rules)
         self.space = TopicSpace(
-            dimension, threshold=threshold, retire_after=retention(self.rules.baseline)
+            dimension, threshold=threshold, forget_after=self.rules.forget_singletons,
+            retire_after=retention(self.rules.baseline),
         )
         self.batch_limit = batch_limit
         self._newest_seen: int | None = None

@@ -49,8 +49,9 @@ class TopicSpace:
         self.retire_after = retire_after
         self.next_id = next_id
         self._ids: list[int] = []
-        self._sums = np.zeros((0, dimension), dtype=np.float32)
-        self._centroids = np.zeros((0, dimension), dtype=np.float32)
+        # row buffers with spare capacity, so adding topics does not copy the matrix each time
+        self._sum_rows = np.zeros((256, dimension), dtype=np.float32)
+        self._centroid_rows = np.zeros((256, dimension), dtype=np.float32)
         self._sizes: list[int] = []
         self._last_at: list[datetime] = []
         self._row: dict[int, int] = {}
@@ -58,13 +59,19 @@ class TopicSpace:
     def __len__(self) -> int:
         return len(self._ids)
 
+    @property
+    def _sums(self) -> np.ndarray:
+        return self._sum_rows[: len(self._ids)]
+
+    @property
+    def _centroids(self) -> np.ndarray:
+        return self._centroid_rows[: len(self._ids)]
+
     def restore_many(
         self, ids: list[int], centroids: np.ndarray, sizes: list[int], last_at: list[datetime]
     ) -> None:
         """Bring back topics kept in the database (at start-up, or after another replica ran)."""
         self._ids, self._row, self._sizes, self._last_at = [], {}, [], []
-        self._sums = np.zeros((0, self.dimension), dtype=np.float32)
-        self._centroids = self._sums.copy()
         weights = np.maximum(np.asarray(sizes, dtype=np.float32), 1.0)[:, None]
         self._extend(list(ids), np.asarray(centroids, dtype=np.float32) * weights,
                      list(sizes), list(last_at))
@@ -72,7 +79,7 @@ class TopicSpace:
 
     def centroid(self, topic_id: int) -> np.ndarray | None:
         row = self._row.get(topic_id)
-        return None if row is None else self._centroids[row]
+        return None if row is None else self._centroids[row].copy()
 
     def similarity(self, first: int, second: int) -> float:
         """Cosine between two live topics' centroids (0 when either is not live)."""
@@ -91,12 +98,15 @@ class TopicSpace:
         """Put each row of `vectors` (unit length, time order) in a topic, updating centroids.
 
         A long backlog goes through in chunks of `chunk` rows, oldest first, so that a topic
-        born early in it is there for the rest (and memory stays bounded)."""
+        born early in it is there for the rest; after each chunk the topics that have become
+        stale by the chunk's time are forgotten, as between two runs, so a day's backlog costs
+        what a day of runs would."""
         if len(vectors) > chunk:
-            parts = [
-                self.place(vectors[start:start + chunk], times[start:start + chunk], chunk)
-                for start in range(0, len(vectors), chunk)
-            ]
+            parts = []
+            for start in range(0, len(vectors), chunk):
+                part = times[start:start + chunk]
+                parts.append(self.place(vectors[start:start + chunk], part, chunk))
+                self.forget(max(part))
             return Placement(
                 np.concatenate([p.topics for p in parts]),
                 np.concatenate([p.similarity for p in parts]),
@@ -135,9 +145,10 @@ class TopicSpace:
         if len(keep) == len(self._ids):
             return []
         dropped = [self._ids[row] for row in set(range(len(self._ids))) - set(keep)]
+        count = len(keep)
+        self._sum_rows[:count] = self._sum_rows[keep]
+        self._centroid_rows[:count] = self._centroid_rows[keep]
         self._ids = [self._ids[row] for row in keep]
-        self._sums = self._sums[keep]
-        self._centroids = self._centroids[keep]
         self._sizes = [self._sizes[row] for row in keep]
         self._last_at = [self._last_at[row] for row in keep]
         self._row = {topic_id: row for row, topic_id in enumerate(self._ids)}
@@ -192,11 +203,17 @@ class TopicSpace:
         self, ids: list[int], sums: np.ndarray, sizes: list[int], last_at: list[datetime]
     ) -> None:
         """Add topics in one go (one copy of the matrices, not one per topic)."""
-        start = len(self._ids)
+        start, end = len(self._ids), len(self._ids) + len(ids)
+        if end > len(self._sum_rows):
+            capacity = max(end, 2 * len(self._sum_rows))
+            for name in ("_sum_rows", "_centroid_rows"):
+                grown = np.zeros((capacity, self.dimension), dtype=np.float32)
+                grown[:start] = getattr(self, name)[:start]
+                setattr(self, name, grown)
         self._row.update((topic_id, start + k) for k, topic_id in enumerate(ids))
         self._ids.extend(ids)
-        self._sums = np.vstack([self._sums, sums])
+        self._sum_rows[start:end] = sums
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
-        self._centroids = np.vstack([self._centroids, sums / np.maximum(norms, 1e-9)])
+        self._centroid_rows[start:end] = sums / np.maximum(norms, 1e-9)
         self._sizes.extend(sizes)
         self._last_at.extend(last_at)

@@ -61,6 +61,7 @@ class Rules:
     prior_messages: float = 1.0  # a new topic's assumed baseline, in messages
     min_history: timedelta = timedelta(hours=12)  # a baseline shorter than this is stretched
     quiet: timedelta = timedelta(hours=6)  # an alert that stopped growing this long is closed
+    forget_singletons: timedelta = timedelta(hours=3)  # a lone message stops attracting others
     dismissed_similarity: float = 0.8  # a topic this close to a dismissed one stays silent
     same_issue_similarity: float = 0.7  # a topic this close to an alerted one updates it
 

@@ -109,7 +109,9 @@ def replay(
     """Run the job every `interval` of simulated time over the stream; the alerts it raised."""
     if not items:
         return []
-    space = TopicSpace(vectors.shape[1], threshold=threshold)
+    space = TopicSpace(
+        vectors.shape[1], threshold=threshold, forget_after=rules.forget_singletons
+    )
     volumes = MemoryVolumes()
     detector = Detector(rules)
     by_topic_events: dict[int, Counter[str]] = defaultdict(Counter)

@@ -128,10 +128,16 @@ def save_placement(
     for topic_id in sorted(first_seen):
         centroid = space.centroid(topic_id)
         if centroid is not None:
-            changes.append({
-                "id": topic_id, "centroid": centroid.astype(np.float32).tobytes(),
-                "size": space.size(topic_id), "last_message_at": space.last_at(topic_id),
-            })
+            size, last_at = space.size(topic_id), space.last_at(topic_id)
+        else:  # a singleton already forgotten within a long backlog: its message is its centre
+            rows = np.flatnonzero(placement.topics == topic_id)
+            centroid = pending.vectors[rows].mean(axis=0)
+            centroid /= max(float(np.linalg.norm(centroid)), 1e-9)
+            size, last_at = len(rows), max(pending.times[k] for k in rows)
+        changes.append({
+            "id": topic_id, "centroid": centroid.astype(np.float32).tobytes(),
+            "size": size, "last_message_at": last_at,
+        })
     if changes:
         session.execute(update(Topic), changes)
     for first in range(0, len(pending.message_ids), CHUNK):
