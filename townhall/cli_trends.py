@@ -42,7 +42,8 @@ def eval_emerging(
 ) -> None:
     """Replay a timestamped stream {text, timestamp, event} in simulated time, run the detector
     as the scheduler would, and score its alerts against the incidents."""
-    from classifiers.encoder import sentence_encoder
+    from classifiers.encoder import MiniLMEncoder
+    from classifiers.onnx_backend import OnnxEncoder
     from listening.trends import Rules
     from listening.trends_eval import read_stream, replay, score
 
@@ -54,7 +55,10 @@ def eval_emerging(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     started = time.perf_counter()
-    encoder = sentence_encoder(backend, settings.classifiers.onnx_cache)
+    if backend == "onnx":  # a batch job: one session over every core
+        encoder = OnnxEncoder(settings.classifiers.onnx_cache, threads=os.cpu_count() or 1)
+    else:
+        encoder = MiniLMEncoder()
     texts = [item.text for item in items]
     chunks = []
     with _progress() as progress:
