@@ -49,6 +49,7 @@ class Story:
         self.x_round_trip_ms = 0.0
         self.listened = 0
         self.citizen_messages = 0
+        self.alerts = 0
 
     async def citizen(self, name: str, text: str, *, expect: int = 1) -> list[dict[str, Any]]:
         who = CITIZENS[name]
@@ -89,7 +90,11 @@ class Story:
         return card
 
     async def staff_clicks(self, card: dict[str, Any], action: str) -> None:
-        label = action.removeprefix("case_").capitalize()
+        label = next(
+            element["text"]["text"]
+            for block in card.get("blocks", []) if block.get("type") == "actions"
+            for element in block["elements"] if element.get("action_id") == action
+        )
         console.print(f"[bold yellow]Sam (staff, Slack)[/] clicks [b]{label}[/]")
         await self.h.slack.click(
             STAFF_ID, message_ts=card["ts"], action_id=action, value=card_buttons(card)[action]
@@ -191,6 +196,41 @@ async def play_x(story: Story) -> None:
     story.listened = len(rows)
 
 
+WATER_MAIN = [
+    ("Dev", "Water main break on Elm Street, the whole road is flooded"),
+    ("Fay", "The water main on Elm Street burst, water everywhere"),
+    ("Gus", "Elm Street is flooding, looks like a broken water main"),
+    ("Hana", "Is someone coming for the water main break on Elm St? It's flooding"),
+    ("Ivo", "elm street water main burst!! road under water"),
+    ("Jo", "Flooding on Elm Street from a broken water main near the school"),
+]
+
+
+async def play_trends(story: Story) -> None:
+    """Several residents report the same thing within minutes: the trends job (every five
+    minutes in production; run once here) raises an emerging-issue alert in Slack."""
+    h = story.h
+    console.rule("Emerging issues: many residents, one topic, a few minutes")
+    for k, (name, text) in enumerate(WATER_MAIN):
+        console.print(f"[bold cyan]{name} (Telegram)[/] → {text}")
+        h.telegram.user_sends(text, user_id=7100 + k, first_name=name)
+        story.citizen_messages += 1
+    for k in range(len(WATER_MAIN)):
+        await h.wait_for_reply(7100 + k, timeout=30)
+    report = await h.bot.trends.run()
+    console.print(f"[dim]trends job: {report.placed} messages placed in topics, "
+                  f"{len(report.raised)} alert(s) raised[/]")
+    if report.raised:
+        card = await story.card(
+            lambda c: "Emerging issue" in card_text(c), "emerging-issue alert", show=True
+        )
+        await story.staff_clicks(card, "alert_track")
+        await story.card(
+            lambda c: c["ts"] == card["ts"] and "Tracked" in card_text(c), "alert updated"
+        )
+    story.alerts = len(report.raised)
+
+
 def _fresh_sqlite(database_url: str) -> None:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database:
@@ -221,6 +261,7 @@ async def run_demo(*, database_url: str, keep_running: bool = False) -> int:
         story = Story(harness)
         await play(story)
         await play_x(story)
+        await play_trends(story)
         await harness.outbox_settled()
         _summary(story, harness, time.perf_counter() - started)
         if keep_running:
@@ -244,6 +285,7 @@ def _summary(story: Story, harness: Harness, wall: float) -> None:
         table.add_row("X mention → reply post", f"{story.x_round_trip_ms:.0f} ms "
                       "(mentions polled every 0.2 s here)")
         table.add_row("Posts heard by keyword listening", str(story.listened))
+    table.add_row("Emerging-issue alerts", str(story.alerts))
     if trips:
         table.add_row("Instant answers: median round trip", f"{trips[len(trips) // 2]:.0f} ms")
     table.add_row("Wall time (with model loading)", f"{wall:.1f} s")
