@@ -37,6 +37,7 @@ from listening.trends_store import (
     prune,
     retention,
     save_placement,
+    try_job_lock,
 )
 from townhall.db import Database
 from townhall.domain import utcnow
@@ -93,6 +94,9 @@ class TrendsJob:
         return report
 
     def _run(self, session: Session, now: datetime) -> RunReport:
+        if not try_job_lock(session):
+            log.info("trends: another replica is running the job; skipped")
+            return RunReport(0, len(self.space), 0, [], [], [])
         if self._newest_seen is None or newest_topic_id(session) != self._newest_seen:
             load_space(session, self.space, now)  # first run, or another replica ran
         pending = pending_vectors(session, self.space.dimension, self.batch_limit)

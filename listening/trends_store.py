@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import delete, func, insert, update
+from sqlalchemy import delete, func, insert, text, update
 from sqlmodel import Session, col, select
 
 from listening.models import Message
@@ -21,6 +21,16 @@ from listening.trend_tables import Alert, MessageVector, Topic, TopicMember, unp
 from listening.trends import WindowVolume
 
 CHUNK = 5000
+JOB_LOCK = 0x7472656E6473  # "trends": the advisory lock id of the job on PostgreSQL
+
+
+def try_job_lock(session: Session) -> bool:
+    """On PostgreSQL, only one replica runs the job at a time: a transaction-scoped advisory
+    lock, released at commit. SQLite is a single process's database (and one writer anyway)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"),
+                                {"key": JOB_LOCK}).scalar())
 
 
 class SqlVolumes:

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from sqlalchemy import text
 from sqlmodel import func, select
 
 from listening.alerts import TrendsJob, decide
@@ -160,3 +161,20 @@ async def test_track_as_incident_keeps_the_alert_ongoing(job_db):
     assert tracked.status == "tracking" and tracked.decided_by == "U_STAFF"
     with pytest.raises(LookupError):
         job_db.transact(decide, 999, "track", "U_STAFF")
+
+
+@pytest.mark.postgres
+async def test_one_replica_at_a_time_on_postgresql(job_db):
+    from listening.trends_store import JOB_LOCK
+
+    if not job_db.url.startswith("postgresql"):
+        pytest.skip("advisory locks are PostgreSQL's")
+    stream = Stream(job_db)
+    stream.background(T0, hours=2)
+    job = TrendsJob(job_db, rules=RULES, threshold=0.6, dimension=DIM)
+    with job_db.session() as other:  # another replica, mid-run, holds the lock
+        other.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": JOB_LOCK})
+        skipped = await job.run(now=T0 + timedelta(hours=2))
+        assert skipped.placed == 0
+    report = await job.run(now=T0 + timedelta(hours=2))
+    assert report.placed == 12
