@@ -156,6 +156,10 @@ class TrendsSettings(BaseModel):
     interval_minutes: float = 5.0  # how often the job runs
     window_minutes: float = 60.0  # the "now" a topic's volume is measured over
     baseline_days: float = 7.0  # the past it is compared with
+    topic_similarity: float = 0.6  # cosine to a topic's centre for a message to join it
+    min_messages: int = 5  # in the window, for a topic to be raised
+    min_citizens: int = 5  # distinct citizens among them
+    min_growth: float = 8.0  # times the topic's expected volume for the window
     alerts_channel: str = ""  # Slack channel for alerts; empty = the triage channel
 
 
