@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
+from townhall.cli_digest import bench_digest, digest
 from townhall.cli_faq import faq_app
 from townhall.cli_ml import bench_classify, eval_app, train_app
 from townhall.cli_trends import bench_emerging, eval_emerging
@@ -27,6 +28,8 @@ app.add_typer(train_app, name="train")
 app.add_typer(eval_app, name="eval")
 app.add_typer(faq_app, name="faq")
 bench_app.command("classify")(bench_classify)
+bench_app.command("digest")(bench_digest)
+app.command("digest")(digest)
 bench_app.command("emerging")(bench_emerging)
 eval_app.command("emerging")(eval_emerging)
 
