@@ -1,8 +1,10 @@
 """Personal details out of text that staff or managers read beyond the case itself.
 
 Alert examples and digest quotes show what citizens wrote to people who do not need to know
-how to reach them: e-mail addresses and phone numbers are replaced by a marker. The patterns
-are deliberately broad (a false positive costs a digit string, a miss costs someone's number).
+how to reach them: e-mail addresses, phone numbers and @handles are replaced by a marker. A
+name typed inside a message ("I'm Jo Smith from ...") cannot be recognised reliably and stays.
+The patterns are deliberately broad (a false positive costs a digit string, a miss costs
+someone's number).
 """
 
 from __future__ import annotations
@@ -13,12 +15,17 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # 7+ digits: an optional +country, an optional (area code), then digits with single spaces,
 # dots or dashes between them
 PHONE = re.compile(r"(?<![\w/])\+?(?:\(\d{1,5}\)\s?)?\d(?:[\s.-]?\d){5,}(?![\w/])")
+HANDLE = re.compile(r"(?<![\w@])@\w{2,}")
+SPACES = re.compile(r"\s+")
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
 
 
 def redact(text: str) -> str:
+    """The text on one line with e-mail addresses, phone numbers and @handles replaced."""
     text = EMAIL.sub("[email]", text)
-    return PHONE.sub(_phone, text)
+    text = PHONE.sub(_phone, text)
+    text = HANDLE.sub("@[user]", text)
+    return SPACES.sub(" ", text).strip()
 
 
 def _phone(match: re.Match[str]) -> str:
