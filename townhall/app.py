@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from bots.base import Channel
 from classifiers.affect import DEFAULT_MODEL, TweetStage
@@ -30,6 +31,7 @@ from classifiers.onnx_backend import OnnxEncoder
 from classifiers.pipeline import Parallel, Pipeline
 from listening.alert_desk import AlertDesk
 from listening.alerts import TrendsJob
+from listening.digest_desk import DigestDesk
 from listening.ingest import Ingestor
 from listening.outbox import Outbox, RetryPolicy, enqueue
 from listening.queries import ListeningQueries
@@ -232,6 +234,7 @@ class Townhall:
             )
             if self.console else None
         )
+        self.digests = DigestDesk(self.db, self.outbox, self.console, settings)
         self.outbox.register("message", self._send_message)
         if self.triage is not None:
             self.outbox.register("card", self.triage.deliver_card)
@@ -239,6 +242,9 @@ class Townhall:
             self.outbox.register("notice", self.triage.deliver_notice)
         if self.alerts is not None:
             self.outbox.register("alert", self.alerts.deliver)
+        if self.console is not None:
+            self.outbox.register("digest", self.digests.deliver_summary)
+            self.outbox.register("digest_report", self.digests.deliver_report)
         self.retrainer = CategoryRetrainer(
             db=self.db,
             stage=self.category_stage,
@@ -324,6 +330,16 @@ class Townhall:
                 self.trends.run, "interval", minutes=self.settings.trends.interval_minutes,
                 max_instances=1, coalesce=True,
             )
+        digest = self.settings.digest
+        if digest.enabled:
+            hour, minute = digest.time.split(":")
+            self.scheduler.add_job(
+                self.digests.run, CronTrigger(
+                    day_of_week=digest.day, hour=int(hour), minute=int(minute),
+                    timezone=digest.timezone,
+                ), max_instances=1, coalesce=True,
+            )
+            self.scheduler.add_job(self.digests.catch_up, next_run_time=datetime.now(UTC))
         if self.x is not None:  # X has no push: poll mentions and listening queries
             for job, seconds in ((self.x.poll_mentions, self.settings.x.poll_interval),
                                  (self.x.poll_listening, self.settings.x.listen_interval)):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -168,6 +169,34 @@ class SlackConsole:
         except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:
             raise send_error(exc) from exc
         return str(response["ts"])
+
+    async def post_blocks(
+        self, text: str, blocks: list[dict[str, Any]], channel: str | None = None
+    ) -> tuple[str, str]:
+        """A Block Kit message (a digest summary); returns (channel id, ts)."""
+        try:
+            response = await self.client.chat_postMessage(
+                channel=channel or self.triage_channel, text=text, blocks=blocks
+            )
+        except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:
+            raise send_error(exc) from exc
+        return str(response["channel"]), str(response["ts"])
+
+    async def upload_file(
+        self, path: Path, *, channel: str, title: str, thread_ts: str | None = None,
+        comment: str | None = None,
+    ) -> str:
+        """Share a file in a channel (or a message's thread) through the external-upload flow
+        (`files_upload_v2`); returns the file id."""
+        try:
+            response = await self.client.files_upload_v2(
+                channel=channel, file=str(path), filename=path.name, title=title,
+                thread_ts=thread_ts, initial_comment=comment,
+            )
+        except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:
+            raise send_error(exc) from exc
+        files = response.get("files") or [response.get("file") or {}]
+        return str(files[0].get("id", ""))
 
     # --- listeners ----------------------------------------------------------------------------
 

@@ -176,6 +176,8 @@ async def running_townhall(
             **fake_x.credentials, "api_url": fake_x.base_url, "poll_interval": 0.2,
             "listen_interval": 0.2, **(x_settings or {}),
         }  # fmt: skip
+    # the weekly digest is made when a test asks for it, into the test's folder
+    overrides.setdefault("digest", {"enabled": False, "out_dir": data_dir / "digests"})
     settings = Settings.load(
         database_url=database_url,
         data_dir=data_dir,
