@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
+from listening.digest_weeks import week_label_of
 from listening.models import Message
 from townhall.app import Models
 from townhall.testing.harness import (
@@ -50,6 +52,7 @@ class Story:
         self.listened = 0
         self.citizen_messages = 0
         self.alerts = 0
+        self.digest: Path | None = None
 
     async def citizen(self, name: str, text: str, *, expect: int = 1) -> list[dict[str, Any]]:
         who = CITIZENS[name]
@@ -231,6 +234,26 @@ async def play_trends(story: Story) -> None:
     story.alerts = len(report.raised)
 
 
+async def play_digest(story: Story) -> None:
+    """The weekly digest of this week so far, as managers get it on Monday morning."""
+    h = story.h
+    console.rule("The weekly digest: written to disk, summary and report posted in Slack")
+    await h.outbox_settled()
+    week = week_label_of(datetime.now(UTC).date())
+    result = await h.bot.digests.run(week=week)
+    await h.outbox_settled()
+    summary = result.summary
+    console.print(
+        f"[bold magenta]Slack #{TRIAGE_CHANNEL}[/] weekly digest {summary.week}: "
+        f"{summary.messages} messages, {summary.cases_opened} cases opened, "
+        f"{summary.cases_resolved} resolved; top issues: "
+        + ", ".join(issue.name for issue in summary.top_issues[:3])
+    )
+    story.digest = result.files.html
+    console.print(f"Report: [link=file://{result.files.html.resolve()}]{result.files.html}[/] "
+                  f"(Markdown: {result.files.markdown})")
+
+
 def _fresh_sqlite(database_url: str) -> None:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database:
@@ -257,11 +280,13 @@ async def run_demo(*, database_url: str, keep_running: bool = False) -> int:
         security={"pseudonym_key": "demo-only-pseudonym-key-not-for-production"},
         x=True,
         x_settings={"listen_queries": LISTEN_QUERIES},
+        digest={"enabled": False, "out_dir": Path("var/digests")},
     ) as harness:
         story = Story(harness)
         await play(story)
         await play_x(story)
         await play_trends(story)
+        await play_digest(story)
         await harness.outbox_settled()
         _summary(story, harness, time.perf_counter() - started)
         if keep_running:
@@ -286,6 +311,8 @@ def _summary(story: Story, harness: Harness, wall: float) -> None:
                       "(mentions polled every 0.2 s here)")
         table.add_row("Posts heard by keyword listening", str(story.listened))
     table.add_row("Emerging-issue alerts", str(story.alerts))
+    if story.digest is not None:
+        table.add_row("Weekly digest", str(story.digest))
     if trips:
         table.add_row("Instant answers: median round trip", f"{trips[len(trips) // 2]:.0f} ms")
     table.add_row("Wall time (with model loading)", f"{wall:.1f} s")
