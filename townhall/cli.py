@@ -16,6 +16,7 @@ from rich.logging import RichHandler
 from townhall.cli_digest import bench_digest, digest
 from townhall.cli_faq import faq_app
 from townhall.cli_ml import bench_classify, eval_app, train_app
+from townhall.cli_settings import load_settings
 from townhall.cli_trends import bench_emerging, eval_emerging
 from townhall.settings import Settings
 
@@ -49,11 +50,7 @@ def _setup_logging(level: str) -> None:
 
 
 def _load_settings() -> Settings:
-    try:
-        return Settings.load()
-    except Exception as exc:  # pydantic's message names the bad key and value
-        console.print(f"[red]Invalid settings:[/red] {exc}")
-        raise typer.Exit(2) from exc
+    return load_settings(console)
 
 
 @app.command()

@@ -27,14 +27,10 @@ def digest(
 ) -> None:
     """Write the weekly issue digest: an HTML report and a Markdown version with its charts."""
     from listening.digest_job import build_weekly_digest
+    from townhall.cli_settings import load_settings
     from townhall.db import Database, SchemaOutOfDate
-    from townhall.settings import Settings
 
-    try:
-        settings = Settings.load()
-    except Exception as exc:  # pydantic's message names the bad key and value
-        console.print(f"[red]Invalid settings:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from exc
+    settings = load_settings(console)
     database = Database(settings.database_url)
     try:
         database.ensure_schema()

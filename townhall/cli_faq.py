@@ -36,14 +36,10 @@ def _knowledge_base() -> Iterator[tuple[KnowledgeBase, Settings]]:
     afterwards; exits 2 with the reason when the settings, the file or the schema are wrong."""
     from responders.faq import KnowledgeBaseError
     from responders.knowledge import KnowledgeBase
+    from townhall.cli_settings import load_settings
     from townhall.db import Database, SchemaOutOfDate
-    from townhall.settings import Settings
 
-    try:
-        settings = Settings.load()
-    except Exception as exc:  # pydantic's message names the bad key and value
-        console.print(f"[red]Invalid settings:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from exc
+    settings = load_settings(console)
     database = Database(settings.database_url)
     try:
         database.ensure_schema()

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from townhall.cli_ml import BackendOption, DataOption
-from townhall.settings import Settings
+from townhall.cli_settings import load_settings
 
 console = Console(stderr=True)
 ENCODE_CHUNK = 512
@@ -48,7 +48,7 @@ def eval_emerging(
     from listening.trends_eval import read_stream, replay, score
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    settings = Settings.load()
+    settings = load_settings(console)
     trends = settings.trends
     try:
         items = read_stream(data)
@@ -94,7 +94,7 @@ def bench_emerging(
     from townhall.bench_data import fill_trends_window
     from townhall.db import Database
 
-    settings = Settings.load()
+    settings = load_settings(console)
     with tempfile.TemporaryDirectory() as tmp:
         url = database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
         db = Database(url)

@@ -117,15 +117,21 @@ async def test_a_burst_raises_one_alert_that_updates_and_then_closes(job_db):
     assert alerts(job_db)[0].status == "closed"
 
 
-async def test_not_an_issue_silences_the_pattern_and_a_restart_keeps_topic_ids(job_db):
-    stream = Stream(job_db)
+async def raised(db, word: str) -> tuple[Stream, TrendsJob, np.ndarray, datetime, Alert]:
+    """A day and a bit of background, then a burst of eight about `word`: one alert."""
+    stream = Stream(db)
     stream.background(T0, hours=30)
-    job = TrendsJob(job_db, rules=RULES, threshold=0.6, dimension=DIM)
+    job = TrendsJob(db, rules=RULES, threshold=0.6, dimension=DIM)
     center = stream.random()
     start = T0 + timedelta(hours=30)
-    burst(stream, center, start, 8, "Market")
+    burst(stream, center, start, 8, word)
     await job.run(now=start + timedelta(minutes=20))
-    [alert] = alerts(job_db)
+    [alert] = alerts(db)
+    return stream, job, center, start, alert
+
+
+async def test_not_an_issue_silences_the_pattern_and_a_restart_keeps_topic_ids(job_db):
+    stream, _, center, start, alert = await raised(job_db, "Market")
     job_db.transact(decide, alert.id, "dismiss", "U_STAFF")
     topic = job_db.transact(lambda s: s.get(Topic, alert.topic_id))
     assert topic.status == "dismissed"
@@ -145,14 +151,7 @@ async def test_not_an_issue_silences_the_pattern_and_a_restart_keeps_topic_ids(j
 
 
 async def test_track_as_incident_keeps_the_alert_ongoing(job_db):
-    stream = Stream(job_db)
-    stream.background(T0, hours=30)
-    job = TrendsJob(job_db, rules=RULES, threshold=0.6, dimension=DIM)
-    center = stream.random()
-    start = T0 + timedelta(hours=30)
-    burst(stream, center, start, 8, "Outage")
-    await job.run(now=start + timedelta(minutes=20))
-    [alert] = alerts(job_db)
+    stream, job, center, start, alert = await raised(job_db, "Outage")
     job_db.transact(decide, alert.id, "track", "U_STAFF")
     burst(stream, center, start + timedelta(minutes=20), 8, "Outage")
     report = await job.run(now=start + timedelta(minutes=40))
