@@ -11,65 +11,23 @@ SQLite gets none, as a real deployment's file has none either.
 from __future__ import annotations
 
 import resource
-import shutil
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from listening.digest import Targets, gather_digest
 from listening.digest_charts import digest_charts
 from listening.digest_job import category_names
 from listening.digest_render import write_digest
 from listening.digest_weeks import week_bounds
+from townhall.bench_databases import throwaway_database
 from townhall.db import Database
 from townhall.settings import Settings
 from townhall.testing.digest_bulk import generate_fortnight
-
-
-@contextmanager
-def _throwaway_database(url: str, keep: bool, console: Console) -> Iterator[tuple[str, Path]]:
-    """(database URL, work directory): a new SQLite file or PostgreSQL database, removed after."""
-    work = Path(tempfile.mkdtemp(prefix="townhall-bench-digest-"))
-    admin = None
-    name = ""
-    sqlite_file: Path | None = None
-    if not url:
-        url = f"sqlite:///{work / 'bench.db'}"
-    elif make_url(url).get_backend_name() == "sqlite":
-        sqlite_file = Path(make_url(url).database or "")
-        if sqlite_file.exists():
-            shutil.rmtree(work)
-            raise ValueError(f"{url}: the file exists; give a new file, the bench fills it")
-    else:
-        name = f"townhall_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(url).set(database=name).render_as_string(hide_password=False)
-    try:
-        yield url, work
-    finally:
-        if keep:
-            console.print(f"kept: {make_url(url).render_as_string()} and {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-            if sqlite_file is not None:
-                for suffix in ("", "-wal", "-shm"):
-                    Path(f"{sqlite_file}{suffix}").unlink(missing_ok=True)
-            if admin is not None:
-                with admin.connect() as connection:
-                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        if admin is not None:
-            admin.dispose()
 
 
 def _memory_mb() -> tuple[float, float]:
@@ -123,7 +81,7 @@ def run_bench_digest(
     settings = Settings.load()
     timezone = settings.digest.timezone
     week = week_bounds(week_label, timezone)
-    with _throwaway_database(database_url, keep, console) as (url, work):
+    with throwaway_database(database_url, keep, console) as (url, work):
         generate_s = _generate(url, week.label, timezone, messages, previous, console)
         database = Database(url)  # fresh connections: nothing cached from the load
         try:

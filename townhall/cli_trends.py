@@ -8,10 +8,8 @@ from __future__ import annotations
 import json
 import os
 import resource
-import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated
 
 import numpy as np
@@ -80,7 +78,8 @@ def eval_emerging(
 def bench_emerging(
     messages: Annotated[int, typer.Option(help="messages in the 24-hour window")] = 100_000,
     database_url: Annotated[
-        str | None, typer.Option(help="database to fill (default: a new SQLite file)")
+        str | None, typer.Option(help="a new SQLite file to fill, or a PostgreSQL server to "
+                                 "create a throwaway database on (default: a temporary SQLite)")
     ] = None,
     seed: int = 7,
 ) -> None:
@@ -92,13 +91,13 @@ def bench_emerging(
     from listening.alerts import TrendsJob
     from listening.trends import Rules
     from townhall.bench_data import fill_trends_window
+    from townhall.bench_databases import throwaway_database
     from townhall.db import Database
 
     settings = load_settings(console)
-    with tempfile.TemporaryDirectory() as tmp:
-        url = database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+    with throwaway_database(database_url or "", False, console) as (url, _):
         db = Database(url)
-        db.ensure_schema()
+        db.upgrade()
         with _progress() as progress:
             task = progress.add_task("Generating messages", total=messages)
             end = fill_trends_window(
@@ -118,7 +117,7 @@ def bench_emerging(
         db.close()
     typer.echo(json.dumps({
         "benchmark": "emerging",
-        "database": url.split(":", 1)[0].split("+")[0],
+        "database": "sqlite" if url.startswith("sqlite") else "postgresql",
         "messages": messages,
         "job_s": round(first_s, 2),
         "placed": first.placed,

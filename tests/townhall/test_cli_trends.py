@@ -67,7 +67,13 @@ def test_eval_emerging_names_a_bad_line(tmp_path: Path) -> None:
     assert "stream.jsonl:1" in result.output
 
 
-def test_bench_emerging_places_every_message_and_finds_the_bursts(database_url: str) -> None:
+def test_bench_emerging_places_every_message_and_finds_the_bursts(
+    database_url: str, tmp_path: Path
+) -> None:
+    """On PostgreSQL the bench makes (and drops) its own database on the server; on SQLite it
+    fills a new file."""
+    if database_url.startswith("sqlite"):
+        database_url = f"sqlite:///{tmp_path / 'bench.db'}"
     result = CliRunner().invoke(
         app, ["bench", "emerging", "--messages", "10000", "--database-url", database_url]
     )
