@@ -188,8 +188,8 @@ class TrendsJob:
             .order_by(col(TopicMember.at).desc())
             .limit(BACKGROUND_SAMPLE)
         ).all()
-        texts = [r[0] for r in rows]
-        alert.label = label(texts, list(background))[:200]
+        texts = [redact(r[0]) for r in rows]
+        alert.label = label(texts, [redact(text) for text in background])[:200]
         alert.messages, alert.citizens = signal.messages, signal.citizens
         alert.growth = signal.growth
         alert.channels = dict(Counter(r[1] for r in rows))
@@ -204,10 +204,10 @@ def _most_common(values: list[str | None]) -> str | None:
 
 
 def _examples(texts: list[str]) -> list[str]:
-    """The messages closest to the topic's centre, distinct, shortened and redacted."""
+    """The messages closest to the topic's centre (already redacted), distinct, shortened."""
     chosen: list[str] = []
     for text in texts:
-        short = redact(" ".join(text.split()))[:280]
+        short = text[:280]
         if short and short.lower() not in (c.lower() for c in chosen):
             chosen.append(short)
         if len(chosen) == EXAMPLES:

@@ -185,6 +185,7 @@ def finish_message(
     classification: Classification,
     responder: str | None,
     replies: Sequence[OutboundMessage],
+    keep_vector: bool = True,
 ) -> None:
     """Mark a message handled and queue its replies, in one transaction."""
     message = session.get(Message, message_id)
@@ -203,7 +204,7 @@ def finish_message(
     message.responder = responder
     message.handled_at = utcnow()
     session.add(message)
-    if classification.embedding is not None:  # for the trends job, which deletes it when done
+    if keep_vector and classification.embedding is not None:  # the trends job deletes it
         vector = pack_vector(classification.embedding)
         session.add(MessageVector(message_id=message_id, vector=vector))
     for index, reply in enumerate(replies):
@@ -234,8 +235,12 @@ class Ingestor:
         outbox: Outbox,
         pseudonymize: Pseudonymizer,
         default_language: str = "en",
+        keep_vectors: bool = True,
     ):
+        """`keep_vectors`: store each message's embedding for the trends job (off when the job
+        is off, or the vectors would pile up with nobody to place and delete them)."""
         self.db = db
+        self.keep_vectors = keep_vectors
         self.pipeline = pipeline
         self.chain = chain
         self.outbox = outbox
@@ -277,6 +282,7 @@ class Ingestor:
         await self.db.run(
             finish_message, stored.message_id, classification,
             reply.responder if reply else None, outbound_for(event, reply, language),
+            self.keep_vectors,
         )
         self.outbox.wake()
 

@@ -200,6 +200,7 @@ class Townhall:
                 key.get_secret_value() if key else None, settings.data_dir / "pseudonym.key"
             ),
             default_language=settings.default_language,
+            keep_vectors=settings.trends.enabled,
         )
         self.telegram = build_telegram(settings)
         self.console = build_slack(

@@ -1,10 +1,19 @@
 """Emerging issues end to end: citizens write on Telegram, the trends job raises an alert card
 in Slack, and staff act on it through the card's buttons (bolt, signed requests)."""
 
+from pathlib import Path
+
 from sqlmodel import select
 
-from listening.trend_tables import Alert, Topic
-from townhall.testing.harness import OUTSIDER_ID, STAFF_ID, Harness, card_buttons, card_text
+from listening.trend_tables import Alert, MessageVector, Topic
+from townhall.testing.harness import (
+    OUTSIDER_ID,
+    STAFF_ID,
+    Harness,
+    card_buttons,
+    card_text,
+    running_townhall,
+)
 
 REPORTS = [
     "Water main break on Elm Street, the road is flooded",
@@ -67,3 +76,18 @@ async def test_a_burst_of_reports_raises_an_alert_staff_can_dismiss(harness: Har
     assert alert.status == "dismissed" and alert.decided_by == STAFF_ID
     topic = await harness.bot.db.run(lambda s: s.get(Topic, alert.topic_id))
     assert topic.status == "dismissed"
+
+
+async def test_with_the_trends_job_off_no_vectors_are_kept(
+    models, database_url: str, tmp_path: Path
+) -> None:
+    async with running_townhall(
+        models, database_url=database_url, data_dir=tmp_path, trends={"enabled": False}
+    ) as harness:
+        harness.telegram.user_sends(REPORTS[0], user_id=7200)
+        await harness.wait_for_reply(7200, timeout=20)
+        vectors = await harness.bot.db.run(lambda s: s.exec(select(MessageVector)).all())
+        assert vectors == []
+        assert not [job for job in harness.bot.scheduler.get_jobs()
+                    if getattr(job.func, "__name__", "") == "run"
+                    and getattr(job.func, "__self__", None) is harness.bot.trends]
