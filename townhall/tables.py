@@ -6,9 +6,10 @@ import listening.checkpoints
 import listening.models
 import listening.queries
 import listening.trend_tables
+import polls.models
 import responders.faq_store
 import responders.models
 
-__all__ = ["listening", "metadata", "responders"]
+__all__ = ["listening", "metadata", "polls", "responders"]
 
 metadata = SQLModel.metadata
