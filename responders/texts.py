@@ -22,14 +22,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Write your question in your own words: I answer common questions right away and "
         "pass everything else to the city's staff, who reply here.\n"
         "/status - your open cases\n/status REF - one case\n/language - choose a language\n"
+        "/subscribe - topics to hear about (news and polls)\n"
         "/help - this message",
         "es": "Escriba su pregunta con sus palabras: respondo al instante las preguntas comunes y "
         "paso lo demás al personal municipal, que responde aquí.\n"
         "/status - sus casos abiertos\n/status REF - un caso\n/language - elegir idioma\n"
+        "/subscribe - temas de los que recibir noticias y encuestas\n"
         "/help - este mensaje",
         "fr": "Écrivez votre question avec vos mots : je réponds tout de suite aux questions "
         "courantes et je transmets le reste au personnel de la ville, qui répond ici.\n"
         "/status - vos dossiers ouverts\n/status REF - un dossier\n/language - choisir la langue\n"
+        "/subscribe - sujets à suivre (nouvelles et sondages)\n"
         "/help - ce message",
     },
     "case_opened": {
@@ -130,6 +133,47 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "(Cette réponse n'est disponible qu'en anglais.)",
     },
 }
+
+
+TEXTS.update({
+    "subscribe_pick": {
+        "en": "Which topics would you like news and polls about? Tap one to subscribe.",
+        "es": "¿Sobre qué temas quiere recibir noticias y encuestas? Toque uno para suscribirse.",
+        "fr": "Sur quels sujets voulez-vous recevoir des nouvelles et des sondages ? Touchez-en un "
+        "pour vous abonner.",
+    },
+    "subscribed": {
+        "en": "You are subscribed to: {topics}. /unsubscribe stops it.",
+        "es": "Está suscrito a: {topics}. /unsubscribe lo cancela.",
+        "fr": "Vous êtes abonné(e) à : {topics}. /unsubscribe l'arrête.",
+    },
+    "unsubscribe_pick": {
+        "en": "Tap a topic to stop hearing about it.",
+        "es": "Toque un tema para dejar de recibirlo.",
+        "fr": "Touchez un sujet pour ne plus en recevoir.",
+    },
+    "unsubscribed": {
+        "en": "Done: no more messages about {topic}.",
+        "es": "Listo: ya no recibirá mensajes sobre {topic}.",
+        "fr": "C'est fait : plus de messages sur {topic}.",
+    },
+    "no_subscriptions": {
+        "en": "You have no subscriptions. /subscribe lists the topics.",
+        "es": "No tiene suscripciones. /subscribe muestra los temas.",
+        "fr": "Vous n'avez aucun abonnement. /subscribe affiche les sujets.",
+    },
+    "unknown_topic": {
+        "en": "I don't know the topic \"{topic}\". /subscribe lists them.",
+        "es": "No conozco el tema \"{topic}\". /subscribe los muestra.",
+        "fr": "Je ne connais pas le sujet \"{topic}\". /subscribe les affiche.",
+    },
+    "poll_result": {
+        "en": "Poll results: {question}\n{lines}\n{voters} people voted. Thank you!",
+        "es": "Resultados de la encuesta: {question}\n{lines}\nVotaron {voters} personas. "
+        "¡Gracias!",
+        "fr": "Résultats du sondage : {question}\n{lines}\n{voters} personnes ont voté. Merci !",
+    },
+})
 
 
 def say(key: str, language: str, **values: object) -> str:

@@ -177,6 +177,29 @@ class DigestSettings(BaseModel):
     resolution_target_hours: float | None = None
 
 
+class PollSettings(BaseModel):
+    """Subscriptions and polls: the topics citizens can follow, how polls close and tally."""
+
+    topics: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["Roads and transport", "Parks", "Waste and recycling",
+                                 "Safety", "Events"]
+    )
+    neighbourhoods: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    close_check_seconds: float = 30.0  # how often due polls are closed
+    tally_seconds: float = 10.0  # at most one live-tally update per poll this often
+    max_open_days: int = 60
+
+    @field_validator("topics", "neighbourhoods", mode="before")
+    @classmethod
+    def _split_names(cls, value: object) -> object:
+        """A JSON list or a comma-separated list from an env var, or a TOML list."""
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
+
 class SecuritySettings(BaseModel):
     pseudonym_key: SecretStr | None = None
 
@@ -205,6 +228,7 @@ class Settings(BaseSettings):
     cases: CaseSettings = CaseSettings()
     trends: TrendsSettings = TrendsSettings()
     digest: DigestSettings = DigestSettings()
+    polls: PollSettings = PollSettings()
     security: SecuritySettings = SecuritySettings()
 
     @classmethod
