@@ -319,3 +319,29 @@ class TelegramChannel:
         except TelegramError as exc:
             raise send_error(exc) from exc
         return sent_ids[-1]
+
+    async def send_poll(
+        self, address: Address, question: str, options: list[str]
+    ) -> tuple[str, str]:
+        """A native poll, not anonymous, so each answer arrives as a `poll_answer` tied to one
+        citizen; returns (message id, Telegram's poll id)."""
+        try:
+            sent = await self.application.bot.send_poll(
+                chat_id=address.chat_id, question=question, options=options,
+                is_anonymous=False, allows_multiple_answers=False,
+                message_thread_id=int(address.thread_id) if address.thread_id else None,
+            )
+        except TelegramError as exc:
+            raise send_error(exc) from exc
+        assert sent.poll is not None
+        return str(sent.message_id), str(sent.poll.id)
+
+    async def stop_poll(self, address: Address, message_id: str) -> None:
+        try:
+            await self.application.bot.stop_poll(chat_id=address.chat_id,
+                                                 message_id=int(message_id))
+        except BadRequest as exc:
+            if "already closed" not in exc.message.lower():
+                raise send_error(exc) from exc
+        except TelegramError as exc:
+            raise send_error(exc) from exc

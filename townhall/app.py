@@ -11,7 +11,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,9 @@ from listening.ingest import Ingestor
 from listening.outbox import Outbox, RetryPolicy, enqueue
 from listening.queries import ListeningQueries
 from listening.trends import Rules
+from polls.desk import PollDesk
+from polls.service import PollService, PollVoteResponder
+from polls.subscriptions import SubscriptionResponder, Topics
 from responders.abuse import AbuseResponder
 from responders.cases import CaseService
 from responders.chain import ResponderChain
@@ -158,6 +161,11 @@ class Townhall:
             if models.multilingual is not None else None
         )
         self.knowledge.on_change(lambda merged: self._rebuild_faq(merged, matcher, multilingual))
+        self.topics = Topics.from_names(settings.polls.topics, settings.polls.neighbourhoods)
+        self.polls = PollService(
+            self.db, self.outbox, self.topics, tally_seconds=settings.polls.tally_seconds,
+            max_open=timedelta(days=settings.polls.max_open_days),
+        )
         self.cases = CaseService(
             self.db, self.outbox, city_name=settings.city_name,
             prefix=settings.cases.reference_prefix,
@@ -178,7 +186,9 @@ class Townhall:
         )
         chain = ResponderChain(
             [
+                PollVoteResponder(self.polls),
                 LanguageResponder(self.db),
+                SubscriptionResponder(self.db, self.topics),
                 CommandResponder(self.cases, city_name=settings.city_name),
                 FollowUpResponder(self.cases),
                 AbuseResponder(
@@ -235,6 +245,8 @@ class Townhall:
             )
             if self.console else None
         )
+        self.polls.channels = self.channels
+        self.poll_desk = PollDesk(self.db, self.console, self.polls) if self.console else None
         self.digests = DigestDesk(self.db, self.outbox, self.console, settings)
         self.outbox.register("message", self._send_message)
         if self.triage is not None:
@@ -243,6 +255,10 @@ class Townhall:
             self.outbox.register("notice", self.triage.deliver_notice)
         if self.alerts is not None:
             self.outbox.register("alert", self.alerts.deliver)
+        self.outbox.register("poll", self.polls.deliver)
+        self.outbox.register("poll_stop", self.polls.stop)
+        if self.poll_desk is not None:
+            self.outbox.register("poll_card", self.poll_desk.deliver_card)
         if self.console is not None:
             self.outbox.register("digest", self.digests.deliver_summary)
             self.outbox.register("digest_report", self.digests.deliver_report)
@@ -288,6 +304,8 @@ class Townhall:
         """Alert buttons go to the alert desk, everything else to case triage."""
         if action.alert_id is not None and self.alerts is not None:
             await self.alerts.handle(action)
+        elif action.poll_id is not None and self.poll_desk is not None:
+            await self.poll_desk.handle(action)
         elif self.triage is not None:
             await self.triage.handle(action)
 
@@ -331,6 +349,10 @@ class Townhall:
                 self.trends.run, "interval", minutes=self.settings.trends.interval_minutes,
                 max_instances=1, coalesce=True,
             )
+        self.scheduler.add_job(
+            self.polls.close_due, "interval", seconds=self.settings.polls.close_check_seconds,
+            next_run_time=datetime.now(UTC), max_instances=1, coalesce=True,
+        )
         digest = self.settings.digest
         if digest.enabled:
             hour, minute = digest.time.split(":")

@@ -203,6 +203,7 @@ class StaffAction:
     card_channel: str | None = None
     card_ts: str | None = None
     alert_id: int | None = None  # alert_track / alert_dismiss name an emerging-issue alert
+    poll_id: int | None = None  # poll_close names a poll
 
 
 @dataclass(frozen=True)

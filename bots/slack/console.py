@@ -212,6 +212,7 @@ class SlackConsole:
         app.action("case_faq_add")(self._on_faq_button)
         app.action("alert_track")(self._on_alert_button)
         app.action("alert_dismiss")(self._on_alert_button)
+        app.action("poll_close")(self._on_poll_button)
         app.view(FAQ_MODAL)(self._on_faq_submitted)
         app.event("message")(self._on_message)
         app.command("/townhall")(self._on_command)
@@ -260,6 +261,17 @@ class SlackConsole:
             staff_id=body["user"]["id"],
             key=f"slack-action:{body.get('trigger_id', '')}",
             alert_id=int(action["value"]),
+        )
+        await self._act(staff_action, client, (body.get("channel") or {}).get("id"))
+
+    async def _on_poll_button(
+        self, ack: Any, body: dict, action: dict, client: AsyncWebClient
+    ) -> None:
+        """"Close now" on a poll's tally card."""
+        await ack()
+        staff_action = StaffAction(
+            kind=action["action_id"], staff_id=body["user"]["id"],
+            key=f"slack-action:{body.get('trigger_id', '')}", poll_id=int(action["value"]),
         )
         await self._act(staff_action, client, (body.get("channel") or {}).get("id"))
 

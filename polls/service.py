@@ -1,0 +1,347 @@
+"""Polls: create, deliver as native platform polls, record votes, close on time, count.
+
+Every outward step goes through the outbox: one item per audience member (`poll`), the live
+tally card in Slack (`poll_card`, rendered from the database at delivery, throttled by its key
+to one edit per `tally_seconds`), stopping the platform polls at close (`poll_stop`) and the
+result message for subscribers (`message`). Closing is a scheduled check of `closes_at` in the
+database, so a poll closes on time after a restart too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlmodel import Session, col, select
+
+from listening.outbox import Outbox, citizen_stream, enqueue
+from polls.models import Poll, PollDelivery, PollVote
+from polls.subscriptions import Topics, audience
+from responders.chain import Reply, Turn
+from responders.texts import say
+from townhall.db import Database
+from townhall.domain import Address, OutboundMessage, PollAnswer, SendError, utcnow
+
+log = logging.getLogger(__name__)
+
+QUESTION_LIMIT = 300  # Telegram's limits, the strictest of our channels
+OPTION_LIMIT = 100
+MAX_OPTIONS = 10
+
+
+UNKNOWN_POLL_GRACE = timedelta(minutes=10)
+
+
+class PollError(ValueError):
+    """A poll that cannot be created or changed; the message is for the staff member."""
+
+
+class PollNotYetKnown(RuntimeError):
+    """A vote arrived before its poll's delivery was recorded; handled again later."""
+
+
+class PollChannel(Protocol):
+    async def send_poll(
+        self, address: Address, question: str, options: list[str]
+    ) -> tuple[str, str]:
+        """Send a native, non-anonymous poll; returns (message id, platform poll id)."""
+        ...
+
+    async def stop_poll(self, address: Address, message_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class PollDraft:
+    question: str
+    options: list[str]
+    audience: str  # topic:<id> | group:<chat id>
+    closes_at: datetime
+    created_by: str
+    announce_result: bool = False
+
+
+@dataclass
+class PollResults:
+    poll_id: int
+    question: str
+    options: list[str]
+    status: str
+    counts: list[int]
+    by_channel: dict[str, list[int]] = field(default_factory=dict)
+    voters: int = 0
+
+    @property
+    def percentages(self) -> list[float]:
+        total = sum(self.counts)
+        return [round(100 * n / total, 1) if total else 0.0 for n in self.counts]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "poll_id": self.poll_id, "question": self.question, "status": self.status,
+            "voters": self.voters,
+            "options": [
+                {"option": option, "votes": n, "percent": pct,
+                 "by_channel": {ch: counts[i] for ch, counts in self.by_channel.items()}}
+                for i, (option, n, pct) in enumerate(
+                    zip(self.options, self.counts, self.percentages, strict=True)
+                )
+            ],
+        }
+
+
+def check_draft(draft: PollDraft, topics: Topics, now: datetime) -> None:
+    question = draft.question.strip()
+    options = [o.strip() for o in draft.options if o.strip()]
+    if not 1 <= len(question) <= QUESTION_LIMIT:
+        raise PollError(f"The question must be 1 to {QUESTION_LIMIT} characters.")
+    if not 2 <= len(options) <= MAX_OPTIONS:
+        raise PollError(f"A poll needs 2 to {MAX_OPTIONS} options.")
+    if any(len(o) > OPTION_LIMIT for o in options):
+        raise PollError(f"Each option must be at most {OPTION_LIMIT} characters.")
+    if len({o.casefold() for o in options}) != len(options):
+        raise PollError("Two options are the same.")
+    if draft.closes_at <= now:
+        raise PollError("The closing time must be in the future.")
+    kind, _, value = draft.audience.partition(":")
+    if kind == "topic" and value not in topics.names:
+        raise PollError(f"Unknown topic {value!r}; topics: {', '.join(topics.names)}.")
+    if kind not in ("topic", "group") or not value:
+        raise PollError("The audience is topic:<id> or group:<Telegram chat id>.")
+
+
+def poll_results(session: Session, poll_id: int) -> PollResults:
+    poll = session.get(Poll, poll_id)
+    if poll is None:
+        raise PollError(f"There is no poll {poll_id}.")
+    counts = [0] * len(poll.options)
+    by_channel: dict[str, list[int]] = defaultdict(lambda: [0] * len(poll.options))
+    votes = session.exec(select(PollVote).where(PollVote.poll_id == poll_id)).all()
+    for vote in votes:
+        for option in vote.option_ids:
+            if 0 <= option < len(counts):
+                counts[option] += 1
+                by_channel[vote.channel][option] += 1
+    return PollResults(poll_id, poll.question, list(poll.options), poll.status, counts,
+                       dict(by_channel), len(votes))
+
+
+def _create(session: Session, draft: PollDraft, now: datetime, tally_seconds: float) -> int:
+    poll = Poll(
+        question=draft.question.strip(), options=[o.strip() for o in draft.options if o.strip()],
+        audience=draft.audience, closes_at=draft.closes_at, created_by=draft.created_by,
+        announce_result=draft.announce_result, created_at=now,
+    )
+    session.add(poll)
+    session.flush()
+    assert poll.id is not None
+    for address in _addresses(session, poll):
+        enqueue(
+            session, key=f"poll:{poll.id}:{address.channel}:{address.chat_id}", kind="poll",
+            stream=citizen_stream(address), payload={"poll_id": poll.id,
+                                                     "address": address.as_dict()},
+        )
+    _queue_card(session, poll.id, now, tally_seconds)
+    return poll.id
+
+
+def _addresses(session: Session, poll: Poll) -> list[Address]:
+    kind, _, value = poll.audience.partition(":")
+    if kind == "group":
+        return [Address("telegram", value)]
+    return [address for _, address in audience(session, value) if address.channel == "telegram"]
+
+
+def _queue_card(session: Session, poll_id: int, now: datetime, tally_seconds: float) -> None:
+    bucket = int(now.timestamp() // max(tally_seconds, 1))
+    enqueue(session, key=f"poll:{poll_id}:card:{bucket}", kind="poll_card",
+            stream=f"console:poll:{poll_id}", payload={"poll_id": poll_id})
+
+
+def _record_vote(
+    session: Session, event: PollAnswer, citizen_id: int, now: datetime, tally_seconds: float
+) -> int | None:
+    delivery = session.exec(
+        select(PollDelivery).where(
+            PollDelivery.channel == event.channel,
+            PollDelivery.platform_poll_id == event.poll_id,
+        )
+    ).first()
+    if delivery is None:
+        if now - event.sent_at < UNKNOWN_POLL_GRACE:
+            # the vote can overtake the record of the poll it answers (the platform's reply
+            # to sendPoll is still on its way): leave the vote unhandled; recovery retries it
+            raise PollNotYetKnown(f"{event.channel} poll {event.poll_id} is not recorded yet")
+        log.info("vote for unknown %s poll %s ignored", event.channel, event.poll_id)
+        return None
+    poll = session.get(Poll, delivery.poll_id)
+    if poll is None or poll.status != "open":
+        return None
+    vote = session.exec(
+        select(PollVote).where(PollVote.poll_id == poll.id, PollVote.citizen_id == citizen_id)
+    ).first()
+    options = [i for i in event.option_ids if 0 <= i < len(poll.options)]
+    if not options:  # a retracted vote
+        if vote is not None:
+            session.delete(vote)
+    elif vote is None:
+        session.add(PollVote(poll_id=poll.id, citizen_id=citizen_id, channel=event.channel,
+                             option_ids=options, voted_at=now, changed_at=now))
+    else:
+        vote.option_ids, vote.changed_at = options, now
+        session.add(vote)
+    assert poll.id is not None
+    _queue_card(session, poll.id, now, tally_seconds)
+    return poll.id
+
+
+def _close(session: Session, poll: Poll, now: datetime) -> None:
+    assert poll.id is not None
+    poll.status, poll.closed_at = "closed", now
+    session.add(poll)
+    deliveries = session.exec(select(PollDelivery).where(PollDelivery.poll_id == poll.id)).all()
+    for delivery in deliveries:
+        enqueue(session, key=f"poll:{poll.id}:stop:{delivery.id}", kind="poll_stop",
+                stream=citizen_stream(Address(delivery.channel, delivery.chat_id)),
+                payload={"channel": delivery.channel, "chat_id": delivery.chat_id,
+                         "message_id": delivery.message_id})
+    enqueue(session, key=f"poll:{poll.id}:card:final", kind="poll_card",
+            stream=f"console:poll:{poll.id}", payload={"poll_id": poll.id})
+    if poll.announce_result:
+        results = poll_results(session, poll.id)
+        lines = "\n".join(
+            f"{option}: {n} ({pct:g}%)"
+            for option, n, pct in zip(results.options, results.counts, results.percentages,
+                                      strict=True)
+        )
+        for delivery in deliveries:
+            address = Address(delivery.channel, delivery.chat_id)
+            text = say("poll_result", "en", question=poll.question, lines=lines,
+                       voters=results.voters)
+            enqueue(session, key=f"poll:{poll.id}:result:{delivery.id}", kind="message",
+                    stream=citizen_stream(address),
+                    payload=OutboundMessage(address, text).as_dict())
+
+
+def _close_due(session: Session, now: datetime) -> list[int]:
+    due = session.exec(
+        select(Poll).where(Poll.status == "open", col(Poll.closes_at) <= now)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for poll in due:
+        _close(session, poll, now)
+    return [int(p.id or 0) for p in due]
+
+
+class PollService:
+    def __init__(
+        self, db: Database, outbox: Outbox, topics: Topics, *,
+        channels: dict[str, Any] | None = None, tally_seconds: float = 10.0,
+        max_open: timedelta = timedelta(days=60),
+    ):
+        self.db = db
+        self.outbox = outbox
+        self.topics = topics
+        self.channels = channels or {}
+        self.tally_seconds = tally_seconds
+        self.max_open = max_open
+
+    async def create(self, draft: PollDraft) -> int:
+        now = utcnow()
+        check_draft(draft, self.topics, now)
+        if draft.closes_at - now > self.max_open:
+            raise PollError(f"A poll can stay open at most {self.max_open.days} days.")
+        poll_id = await self.db.run(_create, draft, now, self.tally_seconds)
+        self.outbox.wake()
+        return poll_id
+
+    async def results(self, poll_id: int) -> PollResults:
+        return await self.db.run(poll_results, poll_id)
+
+    async def record_vote(self, event: PollAnswer, citizen_id: int) -> int | None:
+        poll_id = await self.db.run(_record_vote, event, citizen_id, utcnow(), self.tally_seconds)
+        if poll_id is not None:
+            self.outbox.wake()
+        return poll_id
+
+    async def close_due(self, now: datetime | None = None) -> list[int]:
+        closed = await self.db.run(_close_due, now or utcnow())
+        if closed:
+            log.info("polls closed: %s", closed)
+            self.outbox.wake()
+        return closed
+
+    async def close(self, poll_id: int) -> None:
+        """Close now (a staff button), whatever the closing time."""
+
+        def work(session: Session) -> None:
+            poll = session.get(Poll, poll_id)
+            if poll is None:
+                raise PollError(f"There is no poll {poll_id}.")
+            if poll.status == "open":
+                _close(session, poll, utcnow())
+
+        await self.db.run(work)
+        self.outbox.wake()
+
+    # --- outbox deliveries -----------------------------------------------------------------
+
+    async def deliver(self, payload: dict[str, Any]) -> str:
+        """Outbox kind `poll`: send the native poll and remember its platform id."""
+        address = Address.from_dict(payload["address"])
+        channel = self.channels.get(address.channel)
+        if channel is None or not hasattr(channel, "send_poll"):
+            raise SendError(f"{address.channel} cannot send polls", permanent=True)
+        poll = await self.db.run(lambda s: s.get(Poll, int(payload["poll_id"])))
+        if poll is None or poll.status != "open":
+            return "skipped"
+        message_id, platform_id = await channel.send_poll(address, poll.question, poll.options)
+        await self.db.run(_remember_delivery, poll.id, address, message_id, platform_id)
+        return f"{message_id}:{platform_id}"
+
+    async def stop(self, payload: dict[str, Any]) -> str:
+        """Outbox kind `poll_stop`: close the platform poll so nobody can vote any more."""
+        channel = self.channels.get(payload["channel"])
+        if channel is None or not hasattr(channel, "stop_poll"):
+            return "skipped"
+        address = Address(payload["channel"], payload["chat_id"])
+        await channel.stop_poll(address, payload["message_id"])
+        return payload["message_id"]
+
+
+def _remember_delivery(
+    session: Session, poll_id: int, address: Address, message_id: str, platform_id: str
+) -> None:
+    session.add(PollDelivery(poll_id=poll_id, channel=address.channel, chat_id=address.chat_id,
+                             platform_poll_id=platform_id, message_id=message_id))
+
+
+class PollVoteResponder:
+    """Poll answers become votes; nothing is said back (the platform shows the vote)."""
+
+    name = "poll_vote"
+
+    def __init__(self, polls: PollService):
+        self.polls = polls
+
+    async def respond(self, turn: Turn) -> Reply | None:
+        if isinstance(turn.event, PollAnswer):
+            await self.polls.record_vote(turn.event, turn.citizen_id)
+        return None
+
+
+def tally_lines(results: PollResults) -> str:
+    """The tally as text bars, for the Slack card."""
+    width = 20
+    most = max(results.counts) if any(results.counts) else 1
+    lines = []
+    for option, n, pct in zip(results.options, results.counts, results.percentages, strict=True):
+        bar = "█" * round(width * n / most) if n else ""
+        lines.append(f"{option}\n`{bar:<{width}}` {n} ({pct:g}%)")
+    return "\n".join(lines)
+
+
+def count_channels(results: PollResults) -> dict[str, int]:
+    return dict(Counter({ch: sum(c) for ch, c in results.by_channel.items()}))

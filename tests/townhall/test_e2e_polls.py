@@ -1,0 +1,114 @@
+"""Subscriptions and polls end to end through python-telegram-bot, bolt and the fakes:
+citizens subscribe, a poll goes to the topic's subscribers as a native non-anonymous poll, votes
+(and a changed vote) are counted once per citizen, the Slack tally follows, and the poll closes
+on time with the platform poll stopped and the subscribers told the result."""
+
+import asyncio
+from datetime import timedelta
+
+from sqlmodel import select
+
+from polls.models import PollDelivery, PollVote
+from polls.service import PollDraft
+from townhall.domain import utcnow
+from townhall.testing.harness import STAFF_ID, Harness, card_buttons, card_text
+
+ANA, BEN, CARL = 7601, 7602, 7603
+
+
+def _buttons(sent: dict) -> dict[str, str]:
+    rows = (sent.get("reply_markup") or {}).get("inline_keyboard", [])
+    return {button["text"]: button["callback_data"] for row in rows for button in row}
+
+
+async def _subscribe_to_parks(harness: Harness, user_id: int) -> None:
+    tg = harness.telegram
+    tg.user_sends("/subscribe", user_id=user_id)
+    [menu] = await harness.wait_for_reply(user_id)
+    buttons = _buttons(menu)
+    assert "Parks" in buttons and "Waste and recycling" in buttons
+    tg.user_presses(buttons["Parks"], message=menu, user_id=user_id)
+    [_, confirmed] = await harness.wait_for_reply(user_id, count=2)
+    assert "Parks" in confirmed["text"]
+
+
+async def _deliveries_recorded(harness: Harness, count: int) -> None:
+    """Citizens vote once they see the poll, by which time the bot has recorded where it went;
+    in a test the fake shows it to them before the bot hears back from sendPoll."""
+
+    def recorded(session) -> int:
+        return len(session.exec(select(PollDelivery)).all())
+
+    deadline = asyncio.get_running_loop().time() + 10
+    while await harness.bot.db.run(recorded) < count:
+        assert asyncio.get_running_loop().time() < deadline, "the deliveries were not recorded"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_poll_reaches_subscribers_counts_votes_and_closes(harness: Harness) -> None:
+    await _subscribe_to_parks(harness, ANA)
+    await _subscribe_to_parks(harness, BEN)
+    harness.telegram.user_sends("/subscribe safety", user_id=CARL)  # another topic
+    await harness.wait_for_reply(CARL)
+
+    poll_id = await harness.bot.polls.create(PollDraft(
+        question="Should Riverside Park get a dog run?", options=["Yes", "No", "Not sure"],
+        audience="topic:parks", closes_at=utcnow() + timedelta(hours=1), created_by=STAFF_ID,
+        announce_result=True,
+    ))
+    sent = await harness.telegram.wait_for_sent(
+        lambda s: s.get("method") == "sendPoll", count=2, timeout=10
+    )
+    assert {s["chat_id"] for s in sent} == {ANA, BEN}
+    assert all(s["poll"]["is_anonymous"] is False for s in sent)
+    by_chat = {s["chat_id"]: s["poll"]["id"] for s in sent}
+    await _deliveries_recorded(harness, 2)
+
+    tg = harness.telegram
+    tg.user_votes(by_chat[ANA], [0], user_id=ANA)
+    tg.user_votes(by_chat[BEN], [1], user_id=BEN)
+    tg.user_votes(by_chat[BEN], [0], user_id=BEN)  # Ben changes his mind
+
+    def settled(session) -> bool:  # both votes in, Ben's changed one replacing his first
+        votes = session.exec(select(PollVote)).all()
+        return len(votes) == 2 and all(v.option_ids == [0] for v in votes)
+
+    deadline = asyncio.get_running_loop().time() + 10
+    while not await harness.bot.db.run(settled):
+        assert asyncio.get_running_loop().time() < deadline, "the votes did not arrive"
+        await asyncio.sleep(0.05)
+    results = await harness.bot.polls.results(poll_id)
+    assert results.counts == [2, 0, 0] and results.voters == 2
+    assert results.by_channel == {"telegram": [2, 0, 0]}
+
+    card = await harness.wait_for_card(lambda c: "Riverside Park" in card_text(c))
+    assert "poll_close" in card_buttons(card)
+
+    # staff close it from the card: the platform polls stop and subscribers get the result
+    await harness.slack.click(STAFF_ID, message_ts=card["ts"], action_id="poll_close",
+                              value=card_buttons(card)["poll_close"])
+    stops = await harness.telegram.wait_for_sent(
+        lambda s: s.get("method") == "stopPoll", count=2, timeout=10
+    )
+    assert {s["chat_id"] for s in stops} == {ANA, BEN}
+    for chat in (ANA, BEN):
+        replies = await harness.wait_for_reply(chat, count=3)
+        assert "Yes: 2 (100%)" in replies[-1]["text"]
+    final = await harness.wait_for_card(
+        lambda c: c["ts"] == card["ts"] and card_text(c).startswith("Poll results")
+    )
+    assert card_buttons(final) == {}
+    assert (await harness.bot.polls.results(poll_id)).status == "closed"
+
+
+async def test_due_polls_close_by_themselves(harness: Harness) -> None:
+    await _subscribe_to_parks(harness, ANA)
+    poll_id = await harness.bot.polls.create(PollDraft(
+        question="Open the park gates earlier?", options=["Yes", "No"], audience="topic:parks",
+        closes_at=utcnow() + timedelta(seconds=1), created_by=STAFF_ID,
+    ))
+    await harness.telegram.wait_for_sent(lambda s: s.get("method") == "sendPoll", timeout=10)
+    await asyncio.sleep(1.1)
+    assert await harness.bot.polls.close_due() == [poll_id]
+    await harness.telegram.wait_for_sent(lambda s: s.get("method") == "stopPoll", timeout=10)
+    assert await harness.bot.polls.close_due() == []
