@@ -16,9 +16,10 @@ from pathlib import Path
 from sqlmodel import Session
 
 from classifiers.category import load_categories
-from listening.digest import Digest, PollResult, Targets, gather_digest
+from listening.digest import Digest, PollOption, PollResult, Targets, gather_digest
 from listening.digest_render import DigestFiles, write_digest
 from listening.digest_weeks import Week, last_complete_week, week_bounds
+from polls.service import polls_between
 from townhall.db import Database
 from townhall.domain import utcnow
 from townhall.settings import Settings
@@ -92,10 +93,23 @@ def _week(settings: Settings, week: str | None, now: datetime | None) -> Week:
     return last_complete_week(now or utcnow(), timezone)
 
 
+def _polls(session: Session, week: Week) -> list[PollResult]:
+    return [
+        PollResult(
+            poll.question,
+            tuple(PollOption(label, votes)
+                  for label, votes in zip(poll.options, poll.counts, strict=True)),
+            poll.voters,
+        )
+        for poll in polls_between(session, week.start, week.end)
+    ]
+
+
 def _gather(
     session: Session, week: Week, settings: Settings, names: dict[str, str],
-    polls: list[PollResult], now: datetime | None,
+    now: datetime | None,
 ) -> Digest:
+    polls = _polls(session, week)
     digest = settings.digest
     targets = Targets(digest.first_response_target_hours, digest.resolution_target_hours)
     return gather_digest(session, week, category_names=names, targets=targets,
@@ -110,8 +124,7 @@ async def make_weekly_digest(
     time zone."""
     target = _week(settings, week, now)
     names = await asyncio.to_thread(category_names, settings.classifiers.categories_path)
-    polls: list[PollResult] = []  # no poll tables yet: the polls issue will supply results here
-    digest = await db.run(_gather, target, settings, names, polls, now)
+    digest = await db.run(_gather, target, settings, names, now)
     files = await asyncio.to_thread(write_digest, digest, settings.digest.out_dir)
     return DigestResult(summarize(digest), files)
 
@@ -123,7 +136,6 @@ def build_weekly_digest(
     """`make_weekly_digest` on the calling thread, for the command line."""
     target = _week(settings, week, now)
     names = category_names(settings.classifiers.categories_path)
-    polls: list[PollResult] = []  # no poll tables yet (see make_weekly_digest)
-    digest = db.transact(_gather, target, settings, names, polls, now)
+    digest = db.transact(_gather, target, settings, names, now)
     files = write_digest(digest, out_dir or settings.digest.out_dir)
     return DigestResult(summarize(digest), files)

@@ -128,7 +128,20 @@ def poll_results(session: Session, poll_id: int) -> PollResults:
                        dict(by_channel), len(votes))
 
 
-def _create(session: Session, draft: PollDraft, now: datetime, tally_seconds: float) -> int:
+def polls_between(session: Session, start: datetime, end: datetime) -> list[PollResults]:
+    """The results of every poll that was open at some time in [start, end), oldest first."""
+    polls = session.exec(
+        select(Poll.id).where(
+            Poll.created_at < end,
+            col(Poll.closed_at).is_(None) | (col(Poll.closed_at) >= start),
+        ).order_by(col(Poll.id))
+    ).all()
+    return [poll_results(session, int(poll_id)) for poll_id in polls]
+
+
+def create_poll(
+    session: Session, draft: PollDraft, now: datetime, tally_seconds: float
+) -> int:
     poll = Poll(
         question=draft.question.strip(), options=[o.strip() for o in draft.options if o.strip()],
         audience=draft.audience, closes_at=draft.closes_at, created_by=draft.created_by,
@@ -253,7 +266,7 @@ class PollService:
         check_draft(draft, self.topics, now)
         if draft.closes_at - now > self.max_open:
             raise PollError(f"A poll can stay open at most {self.max_open.days} days.")
-        poll_id = await self.db.run(_create, draft, now, self.tally_seconds)
+        poll_id = await self.db.run(create_poll, draft, now, self.tally_seconds)
         self.outbox.wake()
         return poll_id
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlmodel import select
 
+from listening.digest_weeks import week_label_of
 from polls.models import PollDelivery, PollVote
 from polls.service import PollDraft
 from townhall.domain import utcnow
@@ -100,6 +101,12 @@ async def test_a_poll_reaches_subscribers_counts_votes_and_closes(harness: Harne
     assert card_buttons(final) == {}
     assert (await harness.bot.polls.results(poll_id)).status == "closed"
 
+    # the week's digest shows the poll's results
+    week = week_label_of(utcnow().date())
+    digest = await harness.bot.digests.run(week=week)
+    html = digest.files.html.read_text()
+    assert "Should Riverside Park get a dog run?" in html
+
 
 async def test_due_polls_close_by_themselves(harness: Harness) -> None:
     await _subscribe_to_parks(harness, ANA)
@@ -112,3 +119,4 @@ async def test_due_polls_close_by_themselves(harness: Harness) -> None:
     assert await harness.bot.polls.close_due() == [poll_id]
     await harness.telegram.wait_for_sent(lambda s: s.get("method") == "stopPoll", timeout=10)
     assert await harness.bot.polls.close_due() == []
+
