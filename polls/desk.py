@@ -31,13 +31,15 @@ def poll_card(poll: Poll, session: Session) -> Card:
         CardField("Audience", poll.audience),
         CardField("Closes", f"{poll.closes_at:%Y-%m-%d %H:%M} UTC"),
         CardField("By channel", channels or "-"),
+        CardField("Created by", f"<@{poll.created_by}>" if poll.created_by.startswith("U")
+                  else poll.created_by),
     )
     buttons = (Button("Close now", CLOSE, str(poll.id)),) if poll.status == "open" else ()
     title = ("Poll" if poll.status == "open" else "Poll results") + f": {poll.question}"
     return Card(
         title=title, text=poll.question, fields=fields,
         sections=(("Tally", tally_lines(results)),), buttons=buttons,
-        footer=f"Poll {poll.id} · created by {poll.created_by}",
+        footer=f"Poll {poll.id}",
     )
 
 

@@ -23,7 +23,14 @@ from polls.subscriptions import Topics, audience
 from responders.chain import Reply, Turn
 from responders.texts import say
 from townhall.db import Database
-from townhall.domain import Address, OutboundMessage, PollAnswer, SendError, utcnow
+from townhall.domain import (
+    Address,
+    OutboundMessage,
+    PollAnswer,
+    PollForm,
+    SendError,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -329,6 +336,22 @@ def _remember_delivery(
 ) -> None:
     session.add(PollDelivery(poll_id=poll_id, channel=address.channel, chat_id=address.chat_id,
                              platform_poll_id=platform_id, message_id=message_id))
+
+
+class PollForms:
+    """A console's poll form, filled in by staff, becomes a poll (`/townhall poll` in Slack)."""
+
+    def __init__(self, polls: PollService):
+        self.polls = polls
+
+    def topics(self) -> dict[str, str]:
+        return dict(self.polls.topics.names)
+
+    async def create(self, form: PollForm, staff_id: str) -> int:
+        return await self.polls.create(PollDraft(
+            form.question, form.options, form.audience,
+            utcnow() + timedelta(hours=form.hours), staff_id, form.announce_result,
+        ))
 
 
 class PollVoteResponder:

@@ -37,7 +37,7 @@ from listening.outbox import Outbox, RetryPolicy, enqueue
 from listening.queries import ListeningQueries
 from listening.trends import Rules
 from polls.desk import PollDesk
-from polls.service import PollService, PollVoteResponder
+from polls.service import PollForms, PollService, PollVoteResponder
 from polls.subscriptions import SubscriptionResponder, Topics
 from responders.abuse import AbuseResponder
 from responders.cases import CaseService
@@ -217,6 +217,7 @@ class Townhall:
             settings,
             faq_draft=lambda case_id: draft_from_case(self.cases, case_id),
             commands=lambda text, staff_id: self.staff_commands.run(text, staff_id),
+            polls=PollForms(self.polls),
         )
         # keyword listening queries, shared by the X adapter and `/townhall listen`
         self.listening_queries = ListeningQueries(self.db, settings.x.listen_queries)

@@ -16,6 +16,7 @@ from rich.logging import RichHandler
 from townhall.cli_digest import bench_digest, digest
 from townhall.cli_faq import faq_app
 from townhall.cli_ml import bench_classify, eval_app, train_app
+from townhall.cli_opinions import eval_opinions, opinions_app
 from townhall.cli_polls import poll_app
 from townhall.cli_settings import load_settings
 from townhall.cli_trends import bench_emerging, eval_emerging
@@ -30,11 +31,13 @@ app.add_typer(train_app, name="train")
 app.add_typer(eval_app, name="eval")
 app.add_typer(faq_app, name="faq")
 app.add_typer(poll_app, name="poll")
+app.add_typer(opinions_app, name="opinions")
 bench_app.command("classify")(bench_classify)
 bench_app.command("digest")(bench_digest)
 app.command("digest")(digest)
 bench_app.command("emerging")(bench_emerging)
 eval_app.command("emerging")(eval_emerging)
+eval_app.command("opinions")(eval_opinions)
 
 console = Console(stderr=True)
 log = logging.getLogger("townhall")

@@ -207,6 +207,17 @@ class StaffAction:
 
 
 @dataclass(frozen=True)
+class PollForm:
+    """A poll as staff filled it in a console form: options, audience, hours open."""
+
+    question: str
+    options: list[str]
+    audience: str  # topic:<id> | group:<chat id>
+    hours: float
+    announce_result: bool = False
+
+
+@dataclass(frozen=True)
 class FaqDraft:
     """What the console's "Add to FAQ" form starts from, taken from a case: the citizen's
     question, the staff's last reply and an id made from the question. Staff edit all three."""

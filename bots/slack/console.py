@@ -15,7 +15,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
@@ -36,13 +36,24 @@ from bots.slack.blocks import (
     faq_modal,
     reply_modal,
 )
-from townhall.domain import Card, FaqDraft, SendError, StaffAction
+from bots.slack.poll_modal import BLOCKS as POLL_BLOCKS
+from bots.slack.poll_modal import POLL_MODAL, poll_modal, read_poll_form
+from townhall.domain import Card, FaqDraft, PollForm, SendError, StaffAction
 
 log = logging.getLogger(__name__)
 
 FaqDrafter = Callable[[int], Awaitable[FaqDraft]]
 # (command text, staff user id) -> the answer shown to that staff member
 CommandRunner = Callable[[str, str], Awaitable[str]]
+
+
+class PollCreator(Protocol):
+    """What `/townhall poll` needs: the topics to offer, and creating the poll."""
+
+    def topics(self) -> dict[str, str]: ...
+
+    async def create(self, form: PollForm, staff_id: str) -> int: ...
+
 
 REFUSAL = "Only the city's communications staff can act on cases. Ask an admin to add you."
 BUTTON_ACTIONS = {"case_claim": "claim", "case_resolve": "resolve"}
@@ -81,10 +92,12 @@ class SlackConsole:
         app_token: str | None = None,
         faq_draft: FaqDrafter | None = None,
         commands: CommandRunner | None = None,
+        polls: PollCreator | None = None,
     ):
         self.triage_channel = triage_channel
         self._faq_draft = faq_draft
         self._commands = commands
+        self._polls = polls
         self.app_token = app_token
         self._staff_entries = list(staff)
         self._staff: set[str] = {s for s in staff if not s.startswith("S")}
@@ -214,6 +227,7 @@ class SlackConsole:
         app.action("alert_dismiss")(self._on_alert_button)
         app.action("poll_close")(self._on_poll_button)
         app.view(FAQ_MODAL)(self._on_faq_submitted)
+        app.view(POLL_MODAL)(self._on_poll_submitted)
         app.event("message")(self._on_message)
         app.command("/townhall")(self._on_command)
 
@@ -350,6 +364,19 @@ class SlackConsole:
             return
         await ack()
 
+    async def _on_poll_submitted(self, ack: Any, body: dict, view: dict) -> None:
+        """A new poll from the modal; a refusal is shown next to the question."""
+        assert self._polls is not None
+        staff_id = body["user"]["id"]
+        form = read_poll_form(view["state"]["values"])
+        try:
+            poll_id = await self._polls.create(form, staff_id)
+        except ValueError as exc:
+            await ack(response_action="errors", errors={POLL_BLOCKS["question"]: str(exc)[:150]})
+            return
+        await ack()
+        log.info("slack: poll %s created by %s", poll_id, staff_id)
+
     async def _on_message(self, event: dict) -> None:
         """A staff reply in a card's thread goes to the citizen, like the Reply button."""
         thread_ts = event.get("thread_ts")
@@ -382,6 +409,12 @@ class SlackConsole:
                 "Townhall: cases arrive as cards in <#"
                 + self.triage_channel
                 + ">. Claim, Reply or Resolve them there, or reply in a card's thread."
+            )
+            return
+        if self._polls is not None and (command.get("text") or "").strip().lower() == "poll":
+            await ack()
+            await self.client.views_open(
+                trigger_id=command["trigger_id"], view=poll_modal(self._polls.topics())
             )
             return
         try:

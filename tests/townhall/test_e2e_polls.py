@@ -120,3 +120,31 @@ async def test_due_polls_close_by_themselves(harness: Harness) -> None:
     await harness.telegram.wait_for_sent(lambda s: s.get("method") == "stopPoll", timeout=10)
     assert await harness.bot.polls.close_due() == []
 
+
+
+async def test_staff_create_a_poll_from_the_slack_modal(harness: Harness) -> None:
+    await _subscribe_to_parks(harness, ANA)
+    slack = harness.slack
+    await slack.slash_command(STAFF_ID, "/townhall", "poll")
+    await slack.wait_for(lambda: slack.views, timeout=10)
+
+    refused = await slack.submit_view(STAFF_ID, values={
+        "poll_question": {"poll_question": "More benches in Riverside Park?"},
+        "poll_options": {"poll_options": "Yes"},
+        "poll_audience": {"poll_audience": "topic:parks"},
+    })
+    assert "2 to 10" in refused.errors["poll_question"]
+
+    await slack.submit_view(STAFF_ID, values={
+        "poll_options": {"poll_options": "Yes\nNo\n\n"},
+        "poll_duration": {"poll_duration": "6"},
+        "poll_announce": {"poll_announce": ["yes"]},
+    })
+    [sent] = await harness.telegram.wait_for_sent(
+        lambda s: s.get("method") == "sendPoll", timeout=10
+    )
+    assert sent["chat_id"] == ANA
+    assert sent["poll"]["question"] == "More benches in Riverside Park?"
+    assert [o["text"] for o in sent["poll"]["options"]] == ["Yes", "No"]
+    card = await harness.wait_for_card(lambda c: "More benches" in card_text(c))
+    assert f"<@{STAFF_ID}>" in card_text(card)
