@@ -8,6 +8,7 @@ method and a line in `_ROUTES`.
 from __future__ import annotations
 
 from listening.queries import ListeningQueries
+from polls.announcements import AnnouncementError, Announcements
 
 HELP = (
     "*Townhall commands*\n"
@@ -15,20 +16,41 @@ HELP = (
     "• `/townhall listen add QUERY`: listen to one more (X search syntax, e.g. "
     '`"Springfield" pothole -is:retweet`)\n'
     "• `/townhall listen remove QUERY`: stop listening to one you added\n"
+    "• `/townhall poll`: a new poll for a topic's subscribers or a Telegram group\n"
+    "• `/townhall announce TOPIC MESSAGE`: a message to everyone subscribed to TOPIC\n"
     "Cases arrive as cards in the triage channel: Claim, Reply or Resolve them there."
 )
 
 
 class StaffCommands:
-    def __init__(self, listening: ListeningQueries | None = None):
+    def __init__(
+        self, listening: ListeningQueries | None = None,
+        announcements: Announcements | None = None,
+    ):
         self.listening = listening
+        self.announcements = announcements
 
     async def run(self, text: str, staff_id: str) -> str:
         """The answer to `/townhall <text>` typed by `staff_id`; never raises for bad input."""
         word, _, rest = text.strip().partition(" ")
         if word.lower() == "listen":
             return await self._listen(rest.strip(), staff_id)
+        if word.lower() == "announce" and self.announcements is not None:
+            return await self._announce(rest.strip())
         return HELP
+
+    async def _announce(self, text: str) -> str:
+        """`announce TOPIC MESSAGE`: TOPIC is one word (`parks`) or a quoted name."""
+        assert self.announcements is not None
+        if text.startswith('"') and '"' in text[1:]:
+            topic, _, message = text[1:].partition('"')
+        else:
+            topic, _, message = text.partition(" ")
+        try:
+            name, count = await self.announcements.send(topic, message)
+        except AnnouncementError as exc:
+            return f"Not sent: {exc}"
+        return f"Sending to {count} subscriber(s) of {name}."
 
     async def _listen(self, text: str, staff_id: str) -> str:
         if self.listening is None:

@@ -36,6 +36,7 @@ from listening.ingest import Ingestor
 from listening.outbox import Outbox, RetryPolicy, enqueue
 from listening.queries import ListeningQueries
 from listening.trends import Rules
+from polls.announcements import Announcements
 from polls.desk import PollDesk
 from polls.service import PollForms, PollService, PollVoteResponder
 from polls.subscriptions import SubscriptionResponder, Topics
@@ -228,7 +229,10 @@ class Townhall:
         self.channels: dict[str, Channel] = {
             channel.name: channel for channel in (self.telegram, self.x) if channel is not None
         }
-        self.staff_commands = StaffCommands(self.listening_queries if self.x else None)
+        self.staff_commands = StaffCommands(
+            self.listening_queries if self.x else None,
+            Announcements(self.db, self.outbox, self.topics),
+        )
         names = {c.id: c.name for c in self.categories}
         self.triage = (
             Triage(self.cases, self.console, names, knowledge=self.knowledge)

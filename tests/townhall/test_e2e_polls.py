@@ -148,3 +148,23 @@ async def test_staff_create_a_poll_from_the_slack_modal(harness: Harness) -> Non
     assert [o["text"] for o in sent["poll"]["options"]] == ["Yes", "No"]
     card = await harness.wait_for_card(lambda c: "More benches" in card_text(c))
     assert f"<@{STAFF_ID}>" in card_text(card)
+
+
+async def test_staff_announce_to_a_topic_s_subscribers(harness: Harness) -> None:
+    await _subscribe_to_parks(harness, ANA)
+    await _subscribe_to_parks(harness, BEN)
+    harness.telegram.user_sends("/subscribe safety", user_id=CARL)
+    await harness.wait_for_reply(CARL)
+    slack = harness.slack
+    await slack.slash_command(STAFF_ID, "/townhall", "announce zoo The zoo is open")
+    assert "Unknown topic" in slack.ephemerals[-1]["text"]
+    await slack.slash_command(
+        STAFF_ID, "/townhall", "announce parks Riverside Park is closed Saturday for a race."
+    )
+    assert "2 subscriber(s) of Parks" in slack.ephemerals[-1]["text"]
+    for chat in (ANA, BEN):
+        replies = await harness.wait_for_reply(chat, count=3)
+        assert replies[-1]["text"] == "Riverside Park is closed Saturday for a race."
+    await harness.outbox_settled()
+    carl = [s for s in harness.telegram.sent if s.get("chat_id") == CARL]
+    assert all("Riverside" not in s.get("text", "") for s in carl)
