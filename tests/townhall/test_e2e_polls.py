@@ -5,6 +5,7 @@ on time with the platform poll stopped and the subscribers told the result."""
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 from sqlmodel import select
 
@@ -12,7 +13,15 @@ from listening.digest_weeks import week_label_of
 from polls.models import PollDelivery, PollVote
 from polls.service import PollDraft
 from townhall.domain import utcnow
-from townhall.testing.harness import STAFF_ID, Harness, card_buttons, card_text
+from townhall.testing.fake_slack import FakeSlack
+from townhall.testing.fake_telegram import FakeTelegram
+from townhall.testing.harness import (
+    STAFF_ID,
+    Harness,
+    card_buttons,
+    card_text,
+    running_townhall,
+)
 
 ANA, BEN, CARL = 7601, 7602, 7603
 
@@ -168,3 +177,39 @@ async def test_staff_announce_to_a_topic_s_subscribers(harness: Harness) -> None
     await harness.outbox_settled()
     carl = [s for s in harness.telegram.sent if s.get("chat_id") == CARL]
     assert all("Riverside" not in s.get("text", "") for s in carl)
+
+
+async def test_a_poll_due_while_the_bot_was_down_closes_at_start(
+    models, database_url: str, tmp_path: Path
+) -> None:
+    telegram, slack = FakeTelegram(), FakeSlack()
+    await telegram.start()
+    await slack.start()
+    try:
+        async with running_townhall(models, database_url=database_url, data_dir=tmp_path,
+                                    fakes=(telegram, slack)) as first:
+            await _subscribe_to_parks(first, ANA)
+            poll_id = await first.bot.polls.create(PollDraft(
+                question="Skate park by the river?", options=["Yes", "No"],
+                audience="topic:parks", closes_at=utcnow() + timedelta(seconds=2),
+                created_by=STAFF_ID,
+            ))
+            [sent] = await telegram.wait_for_sent(
+                lambda s: s.get("method") == "sendPoll", timeout=10
+            )
+            await _deliveries_recorded(first, 1)
+            telegram.user_votes(sent["poll"]["id"], [0], user_id=ANA)
+            await first.outbox_settled()
+        await asyncio.sleep(2.5)  # the bot is down when the poll is due
+
+        async with running_townhall(models, database_url=database_url, data_dir=tmp_path,
+                                    fakes=(telegram, slack)) as second:
+            stopped = await telegram.wait_for_sent(
+                lambda s: s.get("method") == "stopPoll", timeout=10
+            )
+            assert stopped[0]["chat_id"] == ANA
+            results = await second.bot.polls.results(poll_id)
+            assert results.status == "closed"
+    finally:
+        await slack.stop()
+        await telegram.stop()

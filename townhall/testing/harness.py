@@ -133,18 +133,20 @@ async def running_townhall(
     telegram_mode: Literal["polling", "webhook"] = "polling",
     x: FakeX | bool = False,
     x_settings: dict[str, Any] | None = None,
+    fakes: tuple[FakeTelegram, FakeSlack] | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Harness]:
     """Fakes up, bot up; everything down again on exit.
 
     `x=True` adds a fake X (polled every 0.2 s); pass a started `FakeX` instead to keep it
     across two runs of the bot (a restart), and `x_settings` to override `[x]` settings.
+    `fakes` does the same for Telegram and Slack: started fakes, kept running on exit.
     """
-    telegram = FakeTelegram()
-    slack = FakeSlack()
+    telegram, slack = fakes or (FakeTelegram(), FakeSlack())
     fake_x = FakeX() if x is True else x or None
-    await telegram.start()
-    await slack.start()
+    if fakes is None:
+        await telegram.start()
+        await slack.start()
     if x is True:
         assert fake_x is not None
         await fake_x.start()
@@ -195,7 +197,8 @@ async def running_townhall(
         yield Harness(bot, telegram, slack, settings, fake_x)
     finally:
         await bot.stop()
-        await slack.stop()
-        await telegram.stop()
+        if fakes is None:
+            await slack.stop()
+            await telegram.stop()
         if x is True and fake_x is not None:
             await fake_x.stop()
