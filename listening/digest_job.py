@@ -19,7 +19,7 @@ from classifiers.category import load_categories
 from listening.digest import Digest, PollOption, PollResult, Targets, gather_digest
 from listening.digest_render import DigestFiles, write_digest
 from listening.digest_weeks import Week, last_complete_week, week_bounds
-from polls.service import polls_between
+from polls.results import polls_between
 from townhall.db import Database
 from townhall.domain import utcnow
 from townhall.settings import Settings

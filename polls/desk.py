@@ -13,7 +13,8 @@ from sqlmodel import Session
 
 from bots.base import StaffConsole
 from polls.models import Poll
-from polls.service import PollService, poll_results, tally_lines
+from polls.results import poll_results, tally_lines
+from polls.service import PollService
 from townhall.db import Database
 from townhall.domain import Button, Card, CardField, SendError, StaffAction
 

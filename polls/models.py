@@ -54,6 +54,7 @@ class Poll(SQLModel, table=True):
     closed_at: datetime | None = None
     slack_channel: str | None = Field(default=None, max_length=32)
     slack_ts: str | None = Field(default=None, max_length=32)
+    flagged_at: datetime | None = None  # staff were told of a flood of votes from new accounts
 
 
 class PollDelivery(SQLModel, table=True):

@@ -10,15 +10,16 @@ database, so a poll closes on time after a restart too.
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
+from listening.models import Citizen
 from listening.outbox import Outbox, citizen_stream, enqueue
 from polls.models import Poll, PollDelivery, PollVote
+from polls.results import PollError, PollResults, poll_results
 from polls.subscriptions import Topics, audience
 from responders.chain import Reply, Turn
 from responders.texts import say
@@ -40,10 +41,9 @@ MAX_OPTIONS = 10
 
 
 UNKNOWN_POLL_GRACE = timedelta(minutes=10)
-
-
-class PollError(ValueError):
-    """A poll that cannot be created or changed; the message is for the staff member."""
+FLOOD_WINDOW = timedelta(minutes=10)  # votes this recent...
+NEW_ACCOUNT = timedelta(hours=1)  # ...from accounts this new...
+FLOOD_VOTES = 20  # ...this many of them, and at least half of the recent votes: tell staff
 
 
 class PollNotYetKnown(RuntimeError):
@@ -70,35 +70,6 @@ class PollDraft:
     announce_result: bool = False
 
 
-@dataclass
-class PollResults:
-    poll_id: int
-    question: str
-    options: list[str]
-    status: str
-    counts: list[int]
-    by_channel: dict[str, list[int]] = field(default_factory=dict)
-    voters: int = 0
-
-    @property
-    def percentages(self) -> list[float]:
-        total = sum(self.counts)
-        return [round(100 * n / total, 1) if total else 0.0 for n in self.counts]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "poll_id": self.poll_id, "question": self.question, "status": self.status,
-            "voters": self.voters,
-            "options": [
-                {"option": option, "votes": n, "percent": pct,
-                 "by_channel": {ch: counts[i] for ch, counts in self.by_channel.items()}}
-                for i, (option, n, pct) in enumerate(
-                    zip(self.options, self.counts, self.percentages, strict=True)
-                )
-            ],
-        }
-
-
 def check_draft(draft: PollDraft, topics: Topics, now: datetime) -> None:
     question = draft.question.strip()
     options = [o.strip() for o in draft.options if o.strip()]
@@ -117,33 +88,6 @@ def check_draft(draft: PollDraft, topics: Topics, now: datetime) -> None:
         raise PollError(f"Unknown topic {value!r}; topics: {', '.join(topics.names)}.")
     if kind not in ("topic", "group") or not value:
         raise PollError("The audience is topic:<id> or group:<Telegram chat id>.")
-
-
-def poll_results(session: Session, poll_id: int) -> PollResults:
-    poll = session.get(Poll, poll_id)
-    if poll is None:
-        raise PollError(f"There is no poll {poll_id}.")
-    counts = [0] * len(poll.options)
-    by_channel: dict[str, list[int]] = defaultdict(lambda: [0] * len(poll.options))
-    votes = session.exec(select(PollVote).where(PollVote.poll_id == poll_id)).all()
-    for vote in votes:
-        for option in vote.option_ids:
-            if 0 <= option < len(counts):
-                counts[option] += 1
-                by_channel[vote.channel][option] += 1
-    return PollResults(poll_id, poll.question, list(poll.options), poll.status, counts,
-                       dict(by_channel), len(votes))
-
-
-def polls_between(session: Session, start: datetime, end: datetime) -> list[PollResults]:
-    """The results of every poll that was open at some time in [start, end), oldest first."""
-    polls = session.exec(
-        select(Poll.id).where(
-            Poll.created_at < end,
-            col(Poll.closed_at).is_(None) | (col(Poll.closed_at) >= start),
-        ).order_by(col(Poll.id))
-    ).all()
-    return [poll_results(session, int(poll_id)) for poll_id in polls]
 
 
 def create_poll(
@@ -180,7 +124,7 @@ def _queue_card(session: Session, poll_id: int, now: datetime, tally_seconds: fl
             stream=f"console:poll:{poll_id}", payload={"poll_id": poll_id})
 
 
-def _record_vote(
+def record_vote(
     session: Session, event: PollAnswer, citizen_id: int, now: datetime, tally_seconds: float
 ) -> int | None:
     delivery = session.exec(
@@ -209,12 +153,41 @@ def _record_vote(
     elif vote is None:
         session.add(PollVote(poll_id=poll.id, citizen_id=citizen_id, channel=event.channel,
                              option_ids=options, voted_at=now, changed_at=now))
+        session.flush()
+        _flag_flood(session, poll, now)
     else:
         vote.option_ids, vote.changed_at = options, now
         session.add(vote)
     assert poll.id is not None
     _queue_card(session, poll.id, now, tally_seconds)
     return poll.id
+
+
+def _flag_flood(session: Session, poll: Poll, now: datetime) -> None:
+    """Tell staff, once per poll, when many votes come from accounts that are brand new:
+    the sign of someone voting with throwaway accounts."""
+    if poll.flagged_at is not None:
+        return
+    since = now - FLOOD_WINDOW
+    recent = select(PollVote.citizen_id).where(
+        PollVote.poll_id == poll.id, col(PollVote.voted_at) >= since
+    )
+    votes = len(session.exec(recent).all())
+    new_accounts = len(session.exec(
+        recent.join(Citizen, col(Citizen.id) == PollVote.citizen_id)
+        .where(col(Citizen.created_at) >= now - NEW_ACCOUNT)
+    ).all())
+    if new_accounts < FLOOD_VOTES or new_accounts * 2 < votes:
+        return
+    poll.flagged_at = now
+    session.add(poll)
+    minutes = int(FLOOD_WINDOW.total_seconds() // 60)
+    enqueue(
+        session, key=f"poll:{poll.id}:flood", kind="notice", stream="console:notice",
+        payload={"text": f":warning: Poll {poll.id} ({poll.question[:80]}): {new_accounts} of "
+                         f"the {votes} votes of the last {minutes} minutes come from accounts "
+                         "first seen in the last hour. The result may be manipulated."},
+    )
 
 
 def _close(session: Session, poll: Poll, now: datetime) -> None:
@@ -281,7 +254,7 @@ class PollService:
         return await self.db.run(poll_results, poll_id)
 
     async def record_vote(self, event: PollAnswer, citizen_id: int) -> int | None:
-        poll_id = await self.db.run(_record_vote, event, citizen_id, utcnow(), self.tally_seconds)
+        poll_id = await self.db.run(record_vote, event, citizen_id, utcnow(), self.tally_seconds)
         if poll_id is not None:
             self.outbox.wake()
         return poll_id
@@ -366,18 +339,3 @@ class PollVoteResponder:
         if isinstance(turn.event, PollAnswer):
             await self.polls.record_vote(turn.event, turn.citizen_id)
         return None
-
-
-def tally_lines(results: PollResults) -> str:
-    """The tally as text bars, for the Slack card."""
-    width = 20
-    most = max(results.counts) if any(results.counts) else 1
-    lines = []
-    for option, n, pct in zip(results.options, results.counts, results.percentages, strict=True):
-        bar = "█" * round(width * n / most) if n else ""
-        lines.append(f"{option}\n`{bar:<{width}}` {n} ({pct:g}%)")
-    return "\n".join(lines)
-
-
-def count_channels(results: PollResults) -> dict[str, int]:
-    return dict(Counter({ch: sum(c) for ch, c in results.by_channel.items()}))

@@ -75,7 +75,7 @@ def results(
     format: Annotated[Literal["json", "csv"], typer.Option(help="json or csv")] = "json",
 ) -> None:
     """Counts and percentages per option and per channel, with the number of voters."""
-    from polls.service import PollError, poll_results
+    from polls.results import PollError, poll_results
 
     _, database = _database()
     try:

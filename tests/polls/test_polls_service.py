@@ -2,7 +2,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from polls.service import PollDraft, PollError, PollResults, check_draft, tally_lines
+from polls.results import PollError, PollResults, tally_lines
+from polls.service import PollDraft, check_draft
 from polls.subscriptions import Topics, slug
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("closed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("slack_channel", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("slack_ts", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("flagged_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("polls", schema=None) as batch_op:
