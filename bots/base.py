@@ -8,6 +8,7 @@ turns clicks into `StaffAction`s. Adapters know their SDK and the domain, and no
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Protocol
 
 from townhall.domain import Card, InboundEvent, OutboundMessage, StaffAction
@@ -50,4 +51,11 @@ class StaffConsole(Protocol):
 
     async def post_text(self, text: str) -> str:
         """Post a notice for staff (retraining results, alerts) in the triage channel."""
+        ...
+
+    async def upload_file(
+        self, path: Path, *, channel: str, title: str, thread_ts: str | None = None,
+        comment: str | None = None,
+    ) -> str:
+        """Share a file (a report, a chart) in a channel or a card's thread; its id."""
         ...

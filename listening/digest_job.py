@@ -16,10 +16,10 @@ from pathlib import Path
 from sqlmodel import Session
 
 from classifiers.category import load_categories
-from listening.digest import Digest, PollOption, PollResult, Targets, gather_digest
+from listening.digest import Digest, PollResult, Targets, gather_digest
 from listening.digest_render import DigestFiles, write_digest
 from listening.digest_weeks import Week, last_complete_week, week_bounds
-from polls.results import polls_between
+from polls.results import as_report_poll, polls_between
 from townhall.db import Database
 from townhall.domain import utcnow
 from townhall.settings import Settings
@@ -94,15 +94,7 @@ def _week(settings: Settings, week: str | None, now: datetime | None) -> Week:
 
 
 def _polls(session: Session, week: Week) -> list[PollResult]:
-    return [
-        PollResult(
-            poll.question,
-            tuple(PollOption(label, votes)
-                  for label, votes in zip(poll.options, poll.counts, strict=True)),
-            poll.voters,
-        )
-        for poll in polls_between(session, week.start, week.end)
-    ]
+    return [as_report_poll(poll) for poll in polls_between(session, week.start, week.end)]
 
 
 def _gather(

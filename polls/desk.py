@@ -7,13 +7,17 @@ arrived since the last edit, the card shows them all; the outbox keys limit edit
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
 
 from bots.base import StaffConsole
+from listening.digest_charts import poll_chart
 from polls.models import Poll
-from polls.results import poll_results, tally_lines
+from polls.results import PollResults, as_report_poll, poll_results, tally_lines
 from polls.service import PollService
 from townhall.db import Database
 from townhall.domain import Button, Card, CardField, SendError, StaffAction
@@ -66,6 +70,27 @@ class PollDesk:
         channel, ts = await self.console.post_card(card, channel=self.channel)
         await self.db.run(_remember_card, int(payload["poll_id"]), channel, ts)
         return ts
+
+    async def deliver_chart(self, payload: dict[str, Any]) -> str:
+        """Outbox kind `poll_chart`: the final results as a bar chart in the card's thread."""
+
+        def load(session: Session) -> tuple[Poll | None, PollResults | None]:
+            poll = session.get(Poll, int(payload["poll_id"]))
+            return poll, (poll_results(session, int(payload["poll_id"])) if poll else None)
+
+        poll, results = await self.db.run(load)
+        if poll is None or results is None:
+            raise SendError(f"poll {payload['poll_id']} is gone", permanent=True)
+        if not (poll.slack_channel and poll.slack_ts):
+            raise SendError(f"poll {poll.id} has no card yet")
+        chart = await asyncio.to_thread(poll_chart, as_report_poll(results), 1)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"poll-{poll.id}-results.png"
+            await asyncio.to_thread(path.write_bytes, chart.png)
+            return await self.console.upload_file(
+                path, channel=poll.slack_channel, title=f"Results: {poll.question}"[:250],
+                thread_ts=poll.slack_ts, comment=chart.alt,
+            )
 
     async def handle(self, action: StaffAction) -> None:
         assert action.poll_id is not None

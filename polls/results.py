@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from listening.digest import PollOption as ReportOption
+from listening.digest import PollResult as ReportPoll
 from polls.models import Poll, PollVote
 
 
@@ -85,3 +87,13 @@ def tally_lines(results: PollResults) -> str:
         bar = "█" * round(width * n / most) if n else ""
         lines.append(f"{option}\n`{bar:<{width}}` {n} ({pct:g}%)")
     return "\n".join(lines)
+
+
+def as_report_poll(results: PollResults) -> ReportPoll:
+    """The results in the shape the digest (and its poll chart) uses."""
+    return ReportPoll(
+        results.question,
+        tuple(ReportOption(label, votes)
+              for label, votes in zip(results.options, results.counts, strict=True)),
+        results.voters,
+    )

@@ -190,7 +190,7 @@ def _flag_flood(session: Session, poll: Poll, now: datetime) -> None:
     )
 
 
-def _close(session: Session, poll: Poll, now: datetime) -> None:
+def _close(session: Session, poll: Poll, now: datetime, chart: bool) -> None:
     assert poll.id is not None
     poll.status, poll.closed_at = "closed", now
     session.add(poll)
@@ -202,6 +202,9 @@ def _close(session: Session, poll: Poll, now: datetime) -> None:
                          "message_id": delivery.message_id})
     enqueue(session, key=f"poll:{poll.id}:card:final", kind="poll_card",
             stream=f"console:poll:{poll.id}", payload={"poll_id": poll.id})
+    if chart:  # after the final card, in its thread
+        enqueue(session, key=f"poll:{poll.id}:chart", kind="poll_chart",
+                stream=f"console:poll:{poll.id}", payload={"poll_id": poll.id})
     if poll.announce_result:
         results = poll_results(session, poll.id)
         lines = "\n".join(
@@ -218,13 +221,13 @@ def _close(session: Session, poll: Poll, now: datetime) -> None:
                     payload=OutboundMessage(address, text).as_dict())
 
 
-def _close_due(session: Session, now: datetime) -> list[int]:
+def _close_due(session: Session, now: datetime, chart: bool) -> list[int]:
     due = session.exec(
         select(Poll).where(Poll.status == "open", col(Poll.closes_at) <= now)
         .with_for_update(skip_locked=True)
     ).all()
     for poll in due:
-        _close(session, poll, now)
+        _close(session, poll, now, chart)
     return [int(p.id or 0) for p in due]
 
 
@@ -232,14 +235,17 @@ class PollService:
     def __init__(
         self, db: Database, outbox: Outbox, topics: Topics, *,
         channels: dict[str, Any] | None = None, tally_seconds: float = 10.0,
-        max_open: timedelta = timedelta(days=60),
+        max_open: timedelta = timedelta(days=60), console: bool = False,
     ):
+        """`console`: staff see polls in a console (Slack), so a closed poll's chart is sent
+        there."""
         self.db = db
         self.outbox = outbox
         self.topics = topics
         self.channels = channels or {}
         self.tally_seconds = tally_seconds
         self.max_open = max_open
+        self.console = console
 
     async def create(self, draft: PollDraft) -> int:
         now = utcnow()
@@ -260,7 +266,7 @@ class PollService:
         return poll_id
 
     async def close_due(self, now: datetime | None = None) -> list[int]:
-        closed = await self.db.run(_close_due, now or utcnow())
+        closed = await self.db.run(_close_due, now or utcnow(), self.console)
         if closed:
             log.info("polls closed: %s", closed)
             self.outbox.wake()
@@ -274,7 +280,7 @@ class PollService:
             if poll is None:
                 raise PollError(f"There is no poll {poll_id}.")
             if poll.status == "open":
-                _close(session, poll, utcnow())
+                _close(session, poll, utcnow(), self.console)
 
         await self.db.run(work)
         self.outbox.wake()

@@ -166,6 +166,7 @@ class Townhall:
         self.polls = PollService(
             self.db, self.outbox, self.topics, tally_seconds=settings.polls.tally_seconds,
             max_open=timedelta(days=settings.polls.max_open_days),
+            console=settings.slack.enabled and bool(settings.slack.triage_channel),
         )
         self.cases = CaseService(
             self.db, self.outbox, city_name=settings.city_name,
@@ -264,6 +265,7 @@ class Townhall:
         self.outbox.register("poll_stop", self.polls.stop)
         if self.poll_desk is not None:
             self.outbox.register("poll_card", self.poll_desk.deliver_card)
+            self.outbox.register("poll_chart", self.poll_desk.deliver_chart)
         if self.console is not None:
             self.outbox.register("digest", self.digests.deliver_summary)
             self.outbox.register("digest_report", self.digests.deliver_report)

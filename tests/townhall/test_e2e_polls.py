@@ -17,6 +17,7 @@ from townhall.testing.fake_slack import FakeSlack
 from townhall.testing.fake_telegram import FakeTelegram
 from townhall.testing.harness import (
     STAFF_ID,
+    TRIAGE_CHANNEL,
     Harness,
     card_buttons,
     card_text,
@@ -109,6 +110,11 @@ async def test_a_poll_reaches_subscribers_counts_votes_and_closes(harness: Harne
     )
     assert card_buttons(final) == {}
     assert (await harness.bot.polls.results(poll_id)).status == "closed"
+    chart = await harness.slack.wait_for(lambda: next(
+        (m for m in harness.slack.thread(TRIAGE_CHANNEL, card["ts"])[1:] if m.get("files")),
+        None), timeout=10)
+    assert chart["files"][0]["name"].endswith(".png")
+    assert "most chosen: Yes" in chart["text"]
 
     # the week's digest shows the poll's results
     week = week_label_of(utcnow().date())
