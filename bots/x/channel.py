@@ -6,6 +6,9 @@ X has no push delivery on the paid tiers this targets, so the composition root s
 feature X refuses is switched off with one warning (log and `notify`, which the app routes to
 Slack) while the rest keeps running. A 429 pauses only the endpoint that answered it, until its
 reset; a send that meets one raises a retryable `SendError` so the outbox tries again then.
+
+Polls go out as poll posts of the city's account (`send_poll`), and their totals are read back
+by post id (`poll_totals`); what X accepts in a poll is in `poll_posts`.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import asyncio
 import hashlib
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -31,9 +35,10 @@ from bots.x.inbound import (
     to_button_press,
     to_inbound,
 )
+from bots.x.poll_posts import POLL_LOOKUP, PollTotals, check_poll, poll_id_of, totals_from
 from bots.x.polling import Batch, CheckpointStore, read_since
 from bots.x.text import MAX_DM_LENGTH, has_personal_details, split_post
-from townhall.domain import InboundEvent, OutboundMessage, SendError
+from townhall.domain import Address, InboundEvent, OutboundMessage, SendError
 
 log = logging.getLogger(__name__)
 
@@ -259,24 +264,82 @@ class XChannel:
         private = not address.reply_to or (
             self.dm_personal_details and has_personal_details(text)
         )
-        feature = "dm" if private else "post"
+        async with self._calling("dm" if private else "post"):
+            if private:
+                return await self._send_dm(address.chat_id, text)
+            assert address.reply_to is not None
+            return await self._send_thread(address.reply_to, text, options)
+
+    async def send_poll(
+        self, address: Address, question: str, options: Sequence[str],
+        duration_minutes: int = 1440,
+    ) -> tuple[str, str]:
+        """Post `question` as a poll of the city's account; returns (post id, poll id).
+
+        A top-level post, or a reply to `address.reply_to` when it is set. A poll X cannot take
+        (see `poll_posts`) is refused with a permanent `SendError` before any request. X's
+        answer to the post carries no poll id, so it is read back with one lookup of the post;
+        when that lookup fails (rate limit, access level, network) the post id stands in for
+        the poll id rather than failing a send X has already made: a retry would post the poll
+        twice. Either way `poll_totals` takes the post id.
+        """
+        check_poll(question, options, duration_minutes)
+        async with self._calling("post"):
+            response = await self.client.create_tweet(
+                text=question, poll_options=list(options), poll_duration_minutes=duration_minutes,
+                in_reply_to_tweet_id=address.reply_to, user_auth=True,
+            )
+            post_id = str(response.data["id"])
+            return post_id, await self._poll_id(post_id)
+
+    async def poll_totals(self, post_id: str) -> PollTotals:
+        """The poll of post `post_id` as X shows it now: votes per option, open or closed.
+
+        Errors are `SendError`s like a send's (a 429's wait in `retry_after`), so a job that
+        reads totals can be retried by the same rules; a post gone or without a poll is
+        permanent.
+        """
+        async with self._calling(None):
+            response = await self.client.get_tweet(
+                post_id, **POLL_LOOKUP, user_auth=self._user_reads
+            )
+        return totals_from(post_id, response)
+
+    async def _poll_id(self, post_id: str) -> str:
+        try:
+            response = await self.client.get_tweet(
+                post_id, **POLL_LOOKUP, user_auth=self._user_reads
+            )
+        except (RateLimited, AccessDenied, HTTPException, aiohttp.ClientError,
+                TimeoutError) as exc:
+            log.warning("x: poll post %s made, but its poll id could not be read (%s); the post "
+                        "id stands in for it", post_id, exc)
+            return post_id
+        return poll_id_of(response) or post_id
+
+    @asynccontextmanager
+    async def _calling(self, feature: str | None) -> AsyncIterator[None]:
+        """Around one send (or a read for the outbox): SDK errors become `SendError`s.
+
+        A 429 carries X's wait in `retry_after`; a refusal of the access level turns `feature`
+        off (once) and is permanent, as are other 4xx; 5xx, network errors and timeouts are
+        retryable. The running task is registered so that `stop()` lets it finish.
+        """
         if self._stopping:
             raise SendError("x: the channel is stopping", retry_after=1.0)
-        if feature in self.disabled:
+        if feature is not None and feature in self.disabled:
             raise SendError(f"x: {FEATURES[feature]} are off: {self.disabled[feature]}",
                             permanent=True)
         task = asyncio.current_task()
         assert task is not None
         self._active.add(task)
         try:
-            if private:
-                return await self._send_dm(address.chat_id, text)
-            assert address.reply_to is not None
-            return await self._send_thread(address.reply_to, text, options)
+            yield
         except RateLimited as exc:
             raise SendError(f"x: {exc}", retry_after=exc.retry_after) from exc
         except AccessDenied as exc:
-            await self._disable([feature], f"X answered {exc.status} ({exc.detail})")
+            if feature is not None:
+                await self._disable([feature], f"X answered {exc.status} ({exc.detail})")
             raise SendError(f"x: {exc}", permanent=True) from exc
         except (BadRequest, Forbidden, NotFound) as exc:
             raise SendError(f"x: {exc}", permanent=True) from exc

@@ -5,9 +5,11 @@ the real wire protocol without the internet or a paid X account: OAuth 1.0a sign
 with the consumer and token secrets (a bad one is a 401), bearer tokens on app-only endpoints,
 `x-rate-limit-*` headers on every answer with a per-endpoint budget (429 when spent), access
 tiers (an endpoint outside the tier answers 403 `client-forbidden`, or the legacy code 453), and
-X's problem bodies. Tests play citizens (`mention`, `post`), read what the bot posted (`posts`,
-`replies_to`, `dms`), inject faults (`fail_next`, `exhaust`) and replay recorded payloads
-(`replay`). Given an `XSpec`, every answer is checked against the OpenAPI schemas.
+X's problem bodies. Tests play citizens (`mention`, `post`, `vote_in_poll`), read what the bot
+posted (`posts`, `replies_to`, `dms`, `poll_of`), move the fake's clock (`advance`), inject faults
+(`fail_next`, `exhaust`) and replay recorded payloads (`replay`). Given an `XSpec`, every answer
+is checked against the OpenAPI schemas, and every request body the fake accepts against the
+request schema, so the fake can be neither stricter in what it sends nor laxer in what it takes.
 
 Usage::
 
@@ -25,14 +27,14 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from townhall.testing.fake_x_api import PROBLEMS, ApiProblem, XApi
+from townhall.testing.fake_x_api import PROBLEMS, ApiProblem
 from townhall.testing.fake_x_oauth import OAuthVerifier, base_string_uri
+from townhall.testing.fake_x_polls import XPollsApi
 from townhall.testing.fake_x_state import JSON, XState
 
 T = TypeVar("T")
@@ -40,19 +42,21 @@ WINDOW = 15 * 60
 # endpoint -> (requests per window, window seconds): X's published per-endpoint limits
 DEFAULT_LIMITS = {
     "me": (75, WINDOW), "mentions": (450, WINDOW), "search": (450, WINDOW),
-    "post": (200, WINDOW), "delete": (50, WINDOW), "dm": (200, WINDOW),
+    "post": (200, WINDOW), "delete": (50, WINDOW), "dm": (200, WINDOW), "lookup": (450, WINDOW),
 }  # fmt: skip
 USER_ONLY = frozenset({"me", "post", "delete", "dm"})
 TIERS = {
     "pro": frozenset(),
     "no-search": frozenset({"search"}),
-    "free": frozenset({"mentions", "search", "dm"}),
+    "free": frozenset({"mentions", "search", "dm", "lookup"}),
 }
 SCHEMAS = {
     "me": "GetUsersMeResponse", "mentions": "GetUsersMentionsResponse",
     "search": "SearchPostsRecentResponse", "post": "CreatePostsResponse",
     "delete": "DeletePostsResponse", "dm": "CreateDirectMessagesByParticipantIdResponse",
+    "lookup": "GetPostsByIdResponse",
 }  # fmt: skip
+REQUEST_SCHEMAS = {"post": "CreatePostsRequest"}
 
 
 @dataclass
@@ -88,7 +92,7 @@ def _problem(status: int, title: str, detail: str, kind: str = "about:blank", **
                                "status": status, **extra})
 
 
-class FakeX(XApi):
+class FakeX(XPollsApi):
     def __init__(
         self,
         *,
@@ -132,7 +136,9 @@ class FakeX(XApi):
         route("GET", "/2/users/{id}/mentions", self._wrap(
             "mentions", lambda r, p, b: self.users_mentions(r.match_info["id"], p)))
         route("GET", "/2/tweets/search/recent", self._wrap(
-            "search", lambda r, p, b: self.search_recent(p, datetime.now(UTC))))
+            "search", lambda r, p, b: self.search_recent(p, self.state.now())))
+        route("GET", "/2/tweets/{id}", self._wrap(
+            "lookup", lambda r, p, b: self.lookup_post(r.match_info["id"], p)))
         route("POST", "/2/tweets", self._wrap("post", lambda r, p, b: self.create_post(b)))
         route("DELETE", "/2/tweets/{id}", self._wrap(
             "delete", lambda r, p, b: self.delete_post(r.match_info["id"])))
@@ -257,6 +263,8 @@ class FakeX(XApi):
             except ApiProblem as problem:
                 status, payload = problem.status, problem.body
             call.status = status
+            if status < 400:
+                self._check_request(endpoint, body)
             headers = window.headers()
             if isinstance(payload, str):  # a replayed recording, served verbatim
                 return web.Response(text=payload, status=status, headers=headers,
@@ -344,6 +352,14 @@ class FakeX(XApi):
             return
         errors = self.spec.response_errors(SCHEMAS[endpoint], status, payload)
         self.spec_violations.extend(f"{endpoint} {status}: {e}" for e in errors)
+
+    def _check_request(self, endpoint: str, body: Any) -> None:
+        """A body the fake accepted must be one the spec accepts (a refused one may not be:
+        X has rules the schema cannot say, such as the weighted length of a post)."""
+        if self.spec is None or endpoint not in REQUEST_SCHEMAS:
+            return
+        errors = self.spec.errors(REQUEST_SCHEMAS[endpoint], body)
+        self.spec_violations.extend(f"{endpoint} request accepted: {e}" for e in errors)
 
 
 class MemoryCheckpoints:

@@ -121,7 +121,8 @@ class XApi:
         )
         post_fields = _fields(params, "tweet.fields") | _fields(params, "post.fields")
         return self.state.render_timeline(
-            page, post_fields, _fields(params, "expansions"), _fields(params, "user.fields")
+            page, post_fields, _fields(params, "expansions"), _fields(params, "user.fields"),
+            _fields(params, "poll.fields"),
         )
 
     def users_me(self, params: JSON) -> Result:
@@ -187,7 +188,7 @@ class XApi:
             raise invalid(f"The participant [{participant_id}] can not be messaged",
                           "participant_id", participant_id)
         me = self.state.account["id"]
-        event_id = self.state.next_id(datetime.now().astimezone())
+        event_id = self.state.next_id(self.state.now())
         conversation = "-".join(sorted((participant_id, me), key=int))
         self.state.dms.append({"dm_event_id": event_id, "dm_conversation_id": conversation,
                                "participant_id": participant_id, "text": text})

@@ -2,9 +2,17 @@
 
 Rendering follows the real wire format, which the recorded tweepy cassettes show and tweepy
 expects: a post always carries `id`, `text` and `edit_history_tweet_ids`; other fields only when
-asked for with `tweet.fields`; `expansions=author_id` adds `includes.users`. `text` is
+asked for with `tweet.fields`; `expansions=author_id` adds `includes.users`,
+`expansions=attachments.poll_ids` adds `includes.polls` (and the post's `attachments`, which the
+expansion needs). A poll always shows `id` and `options`; `poll.fields` adds the rest. `text` is
 HTML-escaped (`&amp;`, `&lt;`, `&gt;`) as X does. Ids are snowflakes (creation time in the high
 bits), growing with time, so `since_id` and ordering behave as on X.
+
+The state has a clock of its own, `now()`: the wall clock plus `offset`, which tests move forward
+(`FakeX.advance`) to see what happens after minutes or days, such as a poll closing. Only what X
+decides by its own clock follows it (creation times, ids, poll end times, the search window);
+OAuth timestamps and rate-limit windows stay on the wall clock, because the client signs and
+waits by the wall clock.
 """
 
 from __future__ import annotations
@@ -72,8 +80,14 @@ class XState:
         self.posts: dict[str, JSON] = {}
         self.dms: list[JSON] = []
         self.deleted: list[str] = []
+        self.polls: dict[str, JSON] = {}  # poll id -> {id, post_id, options, duration, ends_at}
+        self.offset = timedelta(0)
         self._last_id = 0
         self.account = self.add_user(username, name)
+
+    def now(self) -> datetime:
+        """The fake's clock (see the module docstring)."""
+        return datetime.now(UTC) + self.offset
 
     # --- ids, users, posts ------------------------------------------------------------------
     def next_id(self, moment: datetime) -> str:
@@ -85,7 +99,7 @@ class XState:
         existing = self.user_by_username(username)
         if existing is not None:
             return existing
-        now = datetime.now(UTC)
+        now = self.now()
         user = {"id": self.next_id(now), "name": name or username.capitalize(),
                 "username": username, "created_at": rfc3339(now - timedelta(days=400))}
         self.users[user["id"]] = user
@@ -127,7 +141,7 @@ class XState:
         created_at: datetime | None = None,
         retweet_of: str | None = None,
     ) -> JSON:
-        moment = created_at or datetime.now(UTC)
+        moment = created_at or self.now()
         post_id = self.next_id(moment)
         parent = self.posts.get(in_reply_to or "")
         references = []
@@ -141,10 +155,27 @@ class XState:
             "conversation_id": parent["conversation_id"] if parent else post_id,
             "in_reply_to_user_id": parent["author_id"] if parent else None,
             "in_reply_to_username": parent["author_username"] if parent else None,
-            "referenced_tweets": references, "entities": self.entities(text),
+            "referenced_tweets": references, "entities": self.entities(text), "poll_id": None,
         }  # fmt: skip
         self.posts[post_id] = post
         return post
+
+    def attach_poll(self, post: JSON, labels: list[str], duration_minutes: int) -> JSON:
+        """A poll on `post`, open from the post's creation for `duration_minutes`."""
+        poll = {
+            "id": self.next_id(post["created_at"]), "post_id": post["id"],
+            "options": [{"position": n, "label": label, "votes": 0}
+                        for n, label in enumerate(labels, start=1)],
+            "duration_minutes": duration_minutes,
+            "ends_at": post["created_at"] + timedelta(minutes=duration_minutes),
+        }  # fmt: skip
+        self.polls[poll["id"]] = poll
+        post["poll_id"] = poll["id"]
+        return poll
+
+    def voting_status(self, poll: JSON) -> str:
+        """"open" until the poll's end time on the fake's clock, then "closed", as on X."""
+        return "open" if self.now() < poll["ends_at"] else "closed"
 
     # --- timelines --------------------------------------------------------------------------
     def mentions_of(self, user: JSON) -> list[JSON]:
@@ -191,7 +222,34 @@ class XState:
                 value = rfc3339(post["created_at"])
             if value not in (None, [], {}):
                 out[name] = value
+        if "attachments" in fields and post.get("poll_id"):
+            out["attachments"] = {"poll_ids": [post["poll_id"]]}
         return out
+
+    def render_poll(self, poll: JSON, fields: set[str]) -> JSON:
+        """`id` and `options` always (X's default poll fields), the rest as `fields` ask."""
+        out: JSON = {"id": poll["id"], "options": [dict(o) for o in poll["options"]]}
+        if "duration_minutes" in fields:
+            out["duration_minutes"] = poll["duration_minutes"]
+        if "end_datetime" in fields:
+            out["end_datetime"] = rfc3339(poll["ends_at"])
+        if "voting_status" in fields:
+            out["voting_status"] = self.voting_status(poll)
+        return out
+
+    def render_includes(self, posts: list[JSON], expansions: set[str], user_fields: set[str],
+                        poll_fields: set[str]) -> JSON:
+        """`includes` for `posts`: authors and polls, each once, as the expansions ask."""
+        includes: JSON = {}
+        if "author_id" in expansions:
+            authors = dict.fromkeys(p["author_id"] for p in posts)
+            includes["users"] = [self.render_user(self.users[a], user_fields)
+                                 for a in authors if a in self.users]
+        if "attachments.poll_ids" in expansions:
+            polls = [self.polls[p["poll_id"]] for p in posts if p.get("poll_id") in self.polls]
+            if polls:
+                includes["polls"] = [self.render_poll(poll, poll_fields) for poll in polls]
+        return includes
 
     def render_user(self, user: JSON, fields: set[str]) -> JSON:
         out = {"id": user["id"], "name": user["name"], "username": user["username"]}
@@ -201,15 +259,17 @@ class XState:
         return out
 
     def render_timeline(
-        self, page: Page, post_fields: set[str], expansions: set[str], user_fields: set[str]
+        self, page: Page, post_fields: set[str], expansions: set[str], user_fields: set[str],
+        poll_fields: set[str] | None = None,
     ) -> JSON:
         if not page.posts:
             return {"meta": {"result_count": 0}}
+        if "attachments.poll_ids" in expansions:
+            post_fields = post_fields | {"attachments"}
         body: JSON = {"data": [self.render_post(p, post_fields) for p in page.posts]}
-        if "author_id" in expansions:
-            authors = dict.fromkeys(p["author_id"] for p in page.posts)
-            body["includes"] = {"users": [self.render_user(self.users[a], user_fields)
-                                          for a in authors if a in self.users]}
+        includes = self.render_includes(page.posts, expansions, user_fields, poll_fields or set())
+        if includes:
+            body["includes"] = includes
         meta: JSON = {"newest_id": page.posts[0]["id"], "oldest_id": page.posts[-1]["id"],
                       "result_count": len(page.posts)}
         if page.next_token:

@@ -4,8 +4,9 @@ The spec (`platform-fixtures/x/openapi.json`, from X's SDK generator) names post
 the wire still says "tweets": the real API, the recorded cassettes and tweepy all use
 `edit_history_tweet_ids`, `referenced_tweets` and `includes.tweets`. The spec's schemas allow
 unknown properties, so on top of JSON-schema validation `unknown_fields` reports any field of a
-post or user that neither the spec nor that wire naming knows, which catches a fake inventing
-fields. Needs `jsonschema` (a dev dependency), imported only when a spec is loaded.
+post, user or poll (and poll option) that neither the spec nor that wire naming knows, which
+catches a fake inventing fields. Needs `jsonschema` (a dev dependency), imported only when a
+spec is loaded.
 """
 
 from __future__ import annotations
@@ -84,6 +85,14 @@ class XSpec:
             problems += self._unknown("User", user, "includes.users")
         for post in includes.get("tweets", ()):
             problems += self._unknown("Post", post, "includes.tweets")
+        option_fields = self.schemas["PollOptions"]["items"].get("properties", {})
+        for poll in includes.get("polls", ()):
+            problems += self._unknown("Poll", poll, "includes.polls")
+            options = poll.get("options") if isinstance(poll, dict) else None
+            for option in options if isinstance(options, list) else ():
+                problems += [f"includes.polls.options.{name}: not a poll option field"
+                             for name in (option if isinstance(option, dict) else ())
+                             if name not in option_fields]
         return problems
 
     def _unknown(self, schema: str, item: dict[str, Any], where: str) -> list[str]:
