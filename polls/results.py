@@ -1,7 +1,8 @@
 """A poll's results: counts and percentages per option and per channel, and distinct voters.
 
-Read from the votes table, where each citizen has at most one row per poll: the counts are
-exact, whatever the platforms' own (possibly anonymous) totals say.
+Telegram votes come from the votes table, where each citizen has at most one row per poll. X
+only gives a poll post's totals (read back on a schedule into `PollDelivery.totals`); X allows
+one vote per account, so they add to the counts and to the voters as they are.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from listening.digest import PollOption as ReportOption
 from listening.digest import PollResult as ReportPoll
-from polls.models import Poll, PollVote
+from polls.models import Poll, PollDelivery, PollVote
 
 
 class PollError(ValueError):
@@ -63,8 +64,21 @@ def poll_results(session: Session, poll_id: int) -> PollResults:
             if 0 <= option < len(counts):
                 counts[option] += 1
                 by_channel[vote.channel][option] += 1
+    voters = len(votes)
+    # platforms that only give totals (X): anonymous, but one vote per account, so each vote
+    # is one more voter
+    totals = session.exec(
+        select(PollDelivery.channel, PollDelivery.totals).where(
+            PollDelivery.poll_id == poll_id, col(PollDelivery.totals).is_not(None)
+        )
+    ).all()
+    for channel, total in totals:
+        for option, n in enumerate((total or {}).get("votes", [])[: len(counts)]):
+            counts[option] += int(n)
+            by_channel[channel][option] += int(n)
+            voters += int(n)
     return PollResults(poll_id, poll.question, list(poll.options), poll.status, counts,
-                       dict(by_channel), len(votes))
+                       dict(by_channel), voters)
 
 
 def polls_between(session: Session, start: datetime, end: datetime) -> list[PollResults]:

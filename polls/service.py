@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlmodel import Session, col, select
 
@@ -29,7 +29,6 @@ from townhall.domain import (
     OutboundMessage,
     PollAnswer,
     PollForm,
-    SendError,
     utcnow,
 )
 
@@ -41,6 +40,8 @@ MAX_OPTIONS = 10
 
 
 UNKNOWN_POLL_GRACE = timedelta(minutes=10)
+X_AUDIENCE = "x"  # a poll post on the city's X account
+X_MAX_OPTIONS, X_OPTION_LIMIT, X_LONGEST = 4, 25, timedelta(days=7)
 FLOOD_WINDOW = timedelta(minutes=10)  # votes this recent...
 NEW_ACCOUNT = timedelta(hours=1)  # ...from accounts this new...
 FLOOD_VOTES = 20  # ...this many of them, and at least half of the recent votes: tell staff
@@ -84,10 +85,17 @@ def check_draft(draft: PollDraft, topics: Topics, now: datetime) -> None:
     if draft.closes_at <= now:
         raise PollError("The closing time must be in the future.")
     kind, _, value = draft.audience.partition(":")
+    if draft.audience == X_AUDIENCE:
+        if len(options) > X_MAX_OPTIONS or any(len(o) > X_OPTION_LIMIT for o in options):
+            raise PollError(f"A poll on X has at most {X_MAX_OPTIONS} options of at most "
+                            f"{X_OPTION_LIMIT} characters.")
+        if draft.closes_at - now > X_LONGEST:
+            raise PollError("A poll on X can stay open at most 7 days.")
+        return
     if kind == "topic" and value not in topics.names:
         raise PollError(f"Unknown topic {value!r}; topics: {', '.join(topics.names)}.")
     if kind not in ("topic", "group") or not value:
-        raise PollError("The audience is topic:<id> or group:<Telegram chat id>.")
+        raise PollError("The audience is topic:<id>, group:<Telegram chat id> or x.")
 
 
 def create_poll(
@@ -107,18 +115,20 @@ def create_poll(
             stream=citizen_stream(address), payload={"poll_id": poll.id,
                                                      "address": address.as_dict()},
         )
-    _queue_card(session, poll.id, now, tally_seconds)
+    queue_card(session, poll.id, now, tally_seconds)
     return poll.id
 
 
 def _addresses(session: Session, poll: Poll) -> list[Address]:
     kind, _, value = poll.audience.partition(":")
+    if poll.audience == X_AUDIENCE:
+        return [Address("x", "account")]
     if kind == "group":
         return [Address("telegram", value)]
     return [address for _, address in audience(session, value) if address.channel == "telegram"]
 
 
-def _queue_card(session: Session, poll_id: int, now: datetime, tally_seconds: float) -> None:
+def queue_card(session: Session, poll_id: int, now: datetime, tally_seconds: float) -> None:
     bucket = int(now.timestamp() // max(tally_seconds, 1))
     enqueue(session, key=f"poll:{poll_id}:card:{bucket}", kind="poll_card",
             stream=f"console:poll:{poll_id}", payload={"poll_id": poll_id})
@@ -159,7 +169,7 @@ def record_vote(
         vote.option_ids, vote.changed_at = options, now
         session.add(vote)
     assert poll.id is not None
-    _queue_card(session, poll.id, now, tally_seconds)
+    queue_card(session, poll.id, now, tally_seconds)
     return poll.id
 
 
@@ -234,7 +244,7 @@ def _close_due(session: Session, now: datetime, chart: bool) -> list[int]:
 class PollService:
     def __init__(
         self, db: Database, outbox: Outbox, topics: Topics, *,
-        channels: dict[str, Any] | None = None, tally_seconds: float = 10.0,
+        tally_seconds: float = 10.0,
         max_open: timedelta = timedelta(days=60), console: bool = False,
     ):
         """`console`: staff see polls in a console (Slack), so a closed poll's chart is sent
@@ -242,7 +252,6 @@ class PollService:
         self.db = db
         self.outbox = outbox
         self.topics = topics
-        self.channels = channels or {}
         self.tally_seconds = tally_seconds
         self.max_open = max_open
         self.console = console
@@ -284,37 +293,6 @@ class PollService:
 
         await self.db.run(work)
         self.outbox.wake()
-
-    # --- outbox deliveries -----------------------------------------------------------------
-
-    async def deliver(self, payload: dict[str, Any]) -> str:
-        """Outbox kind `poll`: send the native poll and remember its platform id."""
-        address = Address.from_dict(payload["address"])
-        channel = self.channels.get(address.channel)
-        if channel is None or not hasattr(channel, "send_poll"):
-            raise SendError(f"{address.channel} cannot send polls", permanent=True)
-        poll = await self.db.run(lambda s: s.get(Poll, int(payload["poll_id"])))
-        if poll is None or poll.status != "open":
-            return "skipped"
-        message_id, platform_id = await channel.send_poll(address, poll.question, poll.options)
-        await self.db.run(_remember_delivery, poll.id, address, message_id, platform_id)
-        return f"{message_id}:{platform_id}"
-
-    async def stop(self, payload: dict[str, Any]) -> str:
-        """Outbox kind `poll_stop`: close the platform poll so nobody can vote any more."""
-        channel = self.channels.get(payload["channel"])
-        if channel is None or not hasattr(channel, "stop_poll"):
-            return "skipped"
-        address = Address(payload["channel"], payload["chat_id"])
-        await channel.stop_poll(address, payload["message_id"])
-        return payload["message_id"]
-
-
-def _remember_delivery(
-    session: Session, poll_id: int, address: Address, message_id: str, platform_id: str
-) -> None:
-    session.add(PollDelivery(poll_id=poll_id, channel=address.channel, chat_id=address.chat_id,
-                             platform_poll_id=platform_id, message_id=message_id))
 
 
 class PollForms:

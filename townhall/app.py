@@ -11,13 +11,12 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
 
 from bots.base import Channel
 from classifiers.affect import DEFAULT_MODEL, TweetStage
@@ -38,6 +37,7 @@ from listening.queries import ListeningQueries
 from listening.trends import Rules
 from polls.announcements import Announcements
 from polls.desk import PollDesk
+from polls.sending import PollSender
 from polls.service import PollForms, PollService, PollVoteResponder
 from polls.subscriptions import SubscriptionResponder, Topics
 from responders.abuse import AbuseResponder
@@ -58,6 +58,7 @@ from responders.triage import Triage
 from townhall.channels import build_slack, build_telegram, build_x
 from townhall.db import Database
 from townhall.domain import OutboundMessage, SendError, StaffAction
+from townhall.jobs import schedule_jobs
 from townhall.privacy import Pseudonymizer
 from townhall.settings import ONNX_CACHE, Settings
 from townhall.web import WebServer, build_web_app
@@ -251,7 +252,9 @@ class Townhall:
             )
             if self.console else None
         )
-        self.polls.channels = self.channels
+        self.poll_sender = PollSender(
+            self.db, self.outbox, self.channels, tally_seconds=settings.polls.tally_seconds
+        )
         self.poll_desk = PollDesk(self.db, self.console, self.polls) if self.console else None
         self.digests = DigestDesk(self.db, self.outbox, self.console, settings)
         self.outbox.register("message", self._send_message)
@@ -261,8 +264,8 @@ class Townhall:
             self.outbox.register("notice", self.triage.deliver_notice)
         if self.alerts is not None:
             self.outbox.register("alert", self.alerts.deliver)
-        self.outbox.register("poll", self.polls.deliver)
-        self.outbox.register("poll_stop", self.polls.stop)
+        self.outbox.register("poll", self.poll_sender.deliver)
+        self.outbox.register("poll_stop", self.poll_sender.stop)
         if self.poll_desk is not None:
             self.outbox.register("poll_card", self.poll_desk.deliver_card)
             self.outbox.register("poll_chart", self.poll_desk.deliver_chart)
@@ -338,45 +341,7 @@ class Townhall:
             await channel.start(self.ingestor)
         if self.console is not None and self.triage is not None:
             await self.console.start(self._on_staff_action)
-            self.scheduler.add_job(self.console.refresh_staff, "interval", minutes=10)
-        self.scheduler.add_job(
-            self.retrainer.run, "interval", days=self.settings.classifiers.retrain_interval_days,
-            max_instances=1, coalesce=True,
-        )
-        self.scheduler.add_job(
-            self.ingestor.recover, "interval", minutes=1, next_run_time=datetime.now(UTC),
-            max_instances=1, coalesce=True,
-        )
-        # entries added in Slack on another replica, and edits to faq.yaml, without a restart
-        self.scheduler.add_job(
-            self.knowledge.reload, "interval", minutes=5, max_instances=1, coalesce=True
-        )
-        if self.settings.trends.enabled:
-            self.scheduler.add_job(
-                self.trends.run, "interval", minutes=self.settings.trends.interval_minutes,
-                max_instances=1, coalesce=True,
-            )
-        self.scheduler.add_job(
-            self.polls.close_due, "interval", seconds=self.settings.polls.close_check_seconds,
-            next_run_time=datetime.now(UTC), max_instances=1, coalesce=True,
-        )
-        digest = self.settings.digest
-        if digest.enabled:
-            hour, minute = digest.time.split(":")
-            self.scheduler.add_job(
-                self.digests.run, CronTrigger(
-                    day_of_week=digest.day, hour=int(hour), minute=int(minute),
-                    timezone=digest.timezone,
-                ), max_instances=1, coalesce=True,
-            )
-            self.scheduler.add_job(self.digests.catch_up, next_run_time=datetime.now(UTC))
-        if self.x is not None:  # X has no push: poll mentions and listening queries
-            for job, seconds in ((self.x.poll_mentions, self.settings.x.poll_interval),
-                                 (self.x.poll_listening, self.settings.x.listen_interval)):
-                self.scheduler.add_job(
-                    job, "interval", seconds=seconds, next_run_time=datetime.now(UTC),
-                    max_instances=1, coalesce=True,
-                )
+        schedule_jobs(self)
         self.scheduler.start()
 
     async def stop(self) -> None:

@@ -187,6 +187,7 @@ class PollSettings(BaseModel):
     neighbourhoods: Annotated[list[str], NoDecode] = Field(default_factory=list)
     close_check_seconds: float = 30.0  # how often due polls are closed
     tally_seconds: float = 10.0  # at most one live-tally update per poll this often
+    totals_minutes: float = 5.0  # how often poll posts' totals are read back from X
     max_open_days: int = 60
 
     @field_validator("topics", "neighbourhoods", mode="before")

@@ -31,6 +31,7 @@ def test_topics_have_short_ids_and_are_found_by_what_citizens_type():
 def test_a_valid_draft_passes():
     check_draft(draft(), TOPICS, NOW)
     check_draft(draft(audience="group:-100123"), TOPICS, NOW)
+    check_draft(draft(audience="x", options=["Yes", "No", "Maybe", "Later"]), TOPICS, NOW)
 
 
 @pytest.mark.parametrize(("changes", "message"), [
@@ -43,6 +44,9 @@ def test_a_valid_draft_passes():
     ({"closes_at": NOW - timedelta(minutes=1)}, "future"),
     ({"audience": "topic:zoo"}, "Unknown topic"),
     ({"audience": "everyone"}, "audience"),
+    ({"audience": "x", "options": ["A", "B", "C", "D", "E"]}, "on X has at most 4"),
+    ({"audience": "x", "options": ["Yes", "x" * 26]}, "on X has at most 4"),
+    ({"audience": "x", "closes_at": NOW + timedelta(days=8)}, "7 days"),
 ])
 def test_a_bad_draft_says_what_is_wrong(changes, message):
     with pytest.raises(PollError, match=message):

@@ -219,3 +219,26 @@ async def test_a_poll_due_while_the_bot_was_down_closes_at_start(
     finally:
         await slack.stop()
         await telegram.stop()
+
+
+async def test_a_poll_on_x_is_a_poll_post_whose_totals_are_read_back(
+    models, database_url: str, tmp_path: Path
+) -> None:
+    async with running_townhall(models, database_url=database_url, data_dir=tmp_path,
+                                x=True) as h:
+        assert h.x is not None
+        poll_id = await h.bot.polls.create(PollDraft(
+            question="Should the city plant more street trees?", options=["Yes", "No"],
+            audience="x", closes_at=utcnow() + timedelta(hours=2), created_by=STAFF_ID,
+        ))
+        post = await h.x.wait_for(lambda: next(
+            (p for p in h.x.posts if "street trees" in p["text"]), None), timeout=10)
+        poll = h.x.poll_of(post["id"])
+        assert poll is not None
+        await h.outbox_settled()
+        h.x.vote_in_poll(post["id"], 1, count=3)  # positions are 1-based on X
+        h.x.vote_in_poll(post["id"], 2, count=1)
+        assert await h.bot.poll_sender.refresh_totals() == 1
+        results = await h.bot.polls.results(poll_id)
+        assert results.counts == [3, 1] and results.voters == 4
+        assert results.by_channel == {"x": [3, 1]}
