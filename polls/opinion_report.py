@@ -102,7 +102,8 @@ def opinion_chart(result: OpinionResult) -> OpinionChart:
     axes.set_yticks([])
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
-    axes.legend(frameon=False, fontsize=9, loc="best")
+    if axes.get_legend_handles_labels()[0]:  # nobody has voted yet: no dots, no legend
+        axes.legend(frameon=False, fontsize=9, loc="best")
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
     if result.groups:

@@ -6,6 +6,7 @@ import listening.checkpoints
 import listening.models
 import listening.queries
 import listening.trend_tables
+import polls.consultation_models
 import polls.models
 import responders.faq_store
 import responders.models
