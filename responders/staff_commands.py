@@ -7,6 +7,8 @@ method and a line in `_ROUTES`.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from listening.queries import ListeningQueries
 from polls.announcements import AnnouncementError, Announcements
 
@@ -18,6 +20,7 @@ HELP = (
     "• `/townhall listen remove QUERY`: stop listening to one you added\n"
     "• `/townhall poll`: a new poll for a topic's subscribers or a Telegram group\n"
     "• `/townhall announce TOPIC MESSAGE`: a message to everyone subscribed to TOPIC\n"
+    "• `/townhall consult`: opinion consultations (new, list, report, close)\n"
     "Cases arrive as cards in the triage channel: Claim, Reply or Resolve them there."
 )
 
@@ -26,9 +29,11 @@ class StaffCommands:
     def __init__(
         self, listening: ListeningQueries | None = None,
         announcements: Announcements | None = None,
+        consult: Callable[[str, str], Awaitable[str]] | None = None,
     ):
         self.listening = listening
         self.announcements = announcements
+        self.consult = consult
 
     async def run(self, text: str, staff_id: str) -> str:
         """The answer to `/townhall <text>` typed by `staff_id`; never raises for bad input."""
@@ -37,6 +42,8 @@ class StaffCommands:
             return await self._listen(rest.strip(), staff_id)
         if word.lower() == "announce" and self.announcements is not None:
             return await self._announce(rest.strip())
+        if word.lower() == "consult" and self.consult is not None:
+            return await self.consult(rest.strip(), staff_id)
         return HELP
 
     async def _announce(self, text: str) -> str:

@@ -36,6 +36,11 @@ from listening.outbox import Outbox, RetryPolicy, enqueue
 from listening.queries import ListeningQueries
 from listening.trends import Rules
 from polls.announcements import Announcements
+from polls.consultation_commands import ConsultationCommands
+from polls.consultation_desk import ConsultationDesk
+from polls.consultation_responder import ConsultationResponder
+from polls.consultation_store import StatementLimits
+from polls.consultations import ConsultationService
 from polls.desk import PollDesk
 from polls.sending import PollSender
 from polls.service import PollForms, PollService, PollVoteResponder
@@ -169,6 +174,13 @@ class Townhall:
             max_open=timedelta(days=settings.polls.max_open_days),
             console=settings.slack.enabled and bool(settings.slack.triage_channel),
         )
+        consult = settings.consultations
+        self.consultations = ConsultationService(
+            self.db, self.outbox, self.topics, data_dir=settings.data_dir,
+            limits=StatementLimits(consult.statements_per_consultation, consult.statements_per_day),
+            draft_minutes=consult.draft_minutes, report_channel=consult.report_channel,
+            slack=settings.slack.enabled and bool(settings.slack.triage_channel),
+        )
         self.cases = CaseService(
             self.db, self.outbox, city_name=settings.city_name,
             prefix=settings.cases.reference_prefix,
@@ -190,6 +202,7 @@ class Townhall:
         chain = ResponderChain(
             [
                 PollVoteResponder(self.polls),
+                ConsultationResponder(self.consultations),  # sees commands: cancels a draft
                 LanguageResponder(self.db),
                 SubscriptionResponder(self.db, self.topics),
                 CommandResponder(self.cases, city_name=settings.city_name),
@@ -234,6 +247,9 @@ class Townhall:
         self.staff_commands = StaffCommands(
             self.listening_queries if self.x else None,
             Announcements(self.db, self.outbox, self.topics),
+            ConsultationCommands(
+                self.consultations, max_open_days=settings.polls.max_open_days
+            ).consult_command,
         )
         names = {c.id: c.name for c in self.categories}
         self.triage = (
@@ -256,6 +272,11 @@ class Townhall:
             self.db, self.outbox, self.channels, tally_seconds=settings.polls.tally_seconds
         )
         self.poll_desk = PollDesk(self.db, self.console, self.polls) if self.console else None
+        self.consultation_desk = (
+            ConsultationDesk(self.db, self.console, self.consultations,
+                             channel=consult.moderation_channel)
+            if self.console else None
+        )
         self.digests = DigestDesk(self.db, self.outbox, self.console, settings)
         self.outbox.register("message", self._send_message)
         if self.triage is not None:
@@ -269,6 +290,11 @@ class Townhall:
         if self.poll_desk is not None:
             self.outbox.register("poll_card", self.poll_desk.deliver_card)
             self.outbox.register("poll_chart", self.poll_desk.deliver_chart)
+        if self.consultation_desk is not None:
+            desk = self.consultation_desk
+            self.outbox.register("statement_card", desk.deliver_statement_card)
+            self.outbox.register("consult_report", desk.deliver_report)
+            self.outbox.register("consult_file", desk.deliver_report_file)
         if self.console is not None:
             self.outbox.register("digest", self.digests.deliver_summary)
             self.outbox.register("digest_report", self.digests.deliver_report)
@@ -316,6 +342,10 @@ class Townhall:
             await self.alerts.handle(action)
         elif action.poll_id is not None and self.poll_desk is not None:
             await self.poll_desk.handle(action)
+        elif action.statement_id is not None and self.consultation_desk is not None:
+            await self.consultation_desk.handle_statement_action(
+                action.kind, action.statement_id, action.staff_id
+            )
         elif self.triage is not None:
             await self.triage.handle(action)
 

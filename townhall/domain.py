@@ -204,6 +204,7 @@ class StaffAction:
     card_ts: str | None = None
     alert_id: int | None = None  # alert_track / alert_dismiss name an emerging-issue alert
     poll_id: int | None = None  # poll_close names a poll
+    statement_id: int | None = None  # statement_approve / statement_reject name a statement
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,11 @@ def schedule_jobs(app: Townhall) -> None:
             max_instances=1, coalesce=True,
         )
     app.scheduler.add_job(
+        app.consultations.close_due, "interval",
+        seconds=app.settings.consultations.close_check_seconds,
+        next_run_time=datetime.now(UTC), max_instances=1, coalesce=True,
+    )
+    app.scheduler.add_job(
         app.polls.close_due, "interval", seconds=app.settings.polls.close_check_seconds,
         next_run_time=datetime.now(UTC), max_instances=1, coalesce=True,
     )

@@ -201,6 +201,18 @@ class PollSettings(BaseModel):
         return value
 
 
+class ConsultationSettings(BaseModel):
+    """Opinion consultations (Polis-style): limits on citizens' statements, where staff see
+    them, how often due consultations are closed."""
+
+    statements_per_consultation: int = 5  # a citizen's pending or approved statements
+    statements_per_day: int = 8  # a citizen's statements over 24 hours, any consultation
+    draft_minutes: float = 30.0  # how long "Add my own statement" waits for the text
+    moderation_channel: str = ""  # empty = the triage channel
+    report_channel: str = ""  # empty = the triage channel
+    close_check_seconds: float = 60.0
+
+
 class SecuritySettings(BaseModel):
     pseudonym_key: SecretStr | None = None
 
@@ -230,6 +242,7 @@ class Settings(BaseSettings):
     trends: TrendsSettings = TrendsSettings()
     digest: DigestSettings = DigestSettings()
     polls: PollSettings = PollSettings()
+    consultations: ConsultationSettings = ConsultationSettings()
     security: SecuritySettings = SecuritySettings()
 
     @classmethod

@@ -226,6 +226,8 @@ class SlackConsole:
         app.action("alert_track")(self._on_alert_button)
         app.action("alert_dismiss")(self._on_alert_button)
         app.action("poll_close")(self._on_poll_button)
+        app.action("statement_approve")(self._on_poll_button)
+        app.action("statement_reject")(self._on_poll_button)
         app.view(FAQ_MODAL)(self._on_faq_submitted)
         app.view(POLL_MODAL)(self._on_poll_submitted)
         app.event("message")(self._on_message)
@@ -281,11 +283,14 @@ class SlackConsole:
     async def _on_poll_button(
         self, ack: Any, body: dict, action: dict, client: AsyncWebClient
     ) -> None:
-        """"Close now" on a poll's tally card."""
+        """"Close now" on a poll's tally card; Approve / Reject on a citizen's statement."""
         await ack()
+        kind, target = action["action_id"], int(action["value"])
         staff_action = StaffAction(
-            kind=action["action_id"], staff_id=body["user"]["id"],
-            key=f"slack-action:{body.get('trigger_id', '')}", poll_id=int(action["value"]),
+            kind=kind, staff_id=body["user"]["id"],
+            key=f"slack-action:{body.get('trigger_id', '')}",
+            poll_id=target if kind == "poll_close" else None,
+            statement_id=target if kind.startswith("statement_") else None,
         )
         await self._act(staff_action, client, (body.get("channel") or {}).get("id"))
 
