@@ -16,7 +16,7 @@ from typing import Protocol
 
 from sqlmodel import Session, col, select
 
-from listening.models import Citizen
+from listening.models import Citizen, Conversation
 from listening.outbox import Outbox, citizen_stream, enqueue
 from polls.models import Poll, PollDelivery, PollVote
 from polls.results import PollError, PollResults, poll_results
@@ -224,14 +224,24 @@ def _close(session: Session, poll: Poll, now: datetime, chart: bool) -> None:
         )
         for delivery in deliveries:
             address = Address(delivery.channel, delivery.chat_id)
-            text = say("poll_result", "en", question=poll.question, lines=lines,
-                       voters=results.voters)
+            text = say("poll_result", _language_at(session, address), question=poll.question,
+                       lines=lines, voters=results.voters)
             enqueue(session, key=f"poll:{poll.id}:result:{delivery.id}", kind="message",
                     stream=citizen_stream(address),
                     payload=OutboundMessage(address, text).as_dict())
 
 
-def _close_due(session: Session, now: datetime, chart: bool) -> list[int]:
+def _language_at(session: Session, address: Address) -> str:
+    """The language of the citizen whose private chat `address` is (English for a group)."""
+    language = session.exec(
+        select(Citizen.language)
+        .join(Conversation, col(Conversation.citizen_id) == Citizen.id)
+        .where(Conversation.chat_key == f"{address.channel}:{address.chat_id}:")
+    ).first()
+    return language or "en"
+
+
+def close_due(session: Session, now: datetime, chart: bool) -> list[int]:
     due = session.exec(
         select(Poll).where(Poll.status == "open", col(Poll.closes_at) <= now)
         .with_for_update(skip_locked=True)
@@ -275,7 +285,7 @@ class PollService:
         return poll_id
 
     async def close_due(self, now: datetime | None = None) -> list[int]:
-        closed = await self.db.run(_close_due, now or utcnow(), self.console)
+        closed = await self.db.run(close_due, now or utcnow(), self.console)
         if closed:
             log.info("polls closed: %s", closed)
             self.outbox.wake()

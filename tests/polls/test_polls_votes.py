@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from listening.models import Citizen, OutboxItem
+from listening.models import Citizen, Conversation, OutboxItem
 from polls.models import PollDelivery, PollVote
-from polls.service import FLOOD_VOTES, PollDraft, create_poll, record_vote
+from polls.service import FLOOD_VOTES, PollDraft, close_due, create_poll, record_vote
 from townhall.domain import Address, PollAnswer, Sender, utcnow
 
 
@@ -82,3 +82,27 @@ def test_regular_voters_raise_no_flag(db, poll):
         vote(db, citizen(db, f"old-{k}", age=timedelta(days=30)), [0])
     assert db.transact(lambda s: s.exec(
         select(OutboxItem).where(OutboxItem.kind == "notice")).all()) == []
+
+
+def test_the_result_is_told_in_each_citizen_s_language(db):
+    db.ensure_schema()
+    now = utcnow()
+
+    def setup(session) -> int:
+        ana = Citizen(channel="telegram", pseudonym="ana-es", language="es")
+        session.add(ana)
+        session.flush()
+        session.add(Conversation(citizen_id=ana.id, channel="telegram", chat_key="telegram:555:",
+                                 address={"channel": "telegram", "chat_id": "555"}))
+        draft = PollDraft("¿Parque para perros?", ["Sí", "No"], "group:-1",
+                          now + timedelta(hours=1), "U1", announce_result=True)
+        poll_id = create_poll(session, draft, now, 10.0)
+        session.add(PollDelivery(poll_id=poll_id, channel="telegram", chat_id="555",
+                                 platform_poll_id="P9", message_id="3"))
+        return poll_id
+
+    db.transact(setup)
+    assert db.transact(close_due, now + timedelta(hours=2), False)
+    [text] = db.transact(lambda s: s.exec(select(OutboxItem.payload).where(
+        OutboxItem.key.like("poll:%:result:%"))).all())
+    assert text["text"].startswith("Resultados de la encuesta")
