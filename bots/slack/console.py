@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any, Protocol
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -31,14 +30,13 @@ from bots.slack.blocks import (
     REPLY_BLOCK,
     REPLY_INPUT,
     REPLY_MODAL,
-    card_blocks,
-    card_fallback_text,
     faq_modal,
     reply_modal,
 )
 from bots.slack.poll_modal import BLOCKS as POLL_BLOCKS
 from bots.slack.poll_modal import POLL_MODAL, poll_modal, read_poll_form
-from townhall.domain import Card, FaqDraft, PollForm, SendError, StaffAction
+from bots.slack.posting import SlackPosting
+from townhall.domain import FaqDraft, PollForm, StaffAction
 
 log = logging.getLogger(__name__)
 
@@ -57,28 +55,13 @@ class PollCreator(Protocol):
 
 REFUSAL = "Only the city's communications staff can act on cases. Ask an admin to add you."
 BUTTON_ACTIONS = {"case_claim": "claim", "case_resolve": "resolve"}
-SELECT_ACTIONS = {"case_recategorize": "recategorize", "case_sentiment": "sentiment"}
-# Slack errors that retrying cannot fix.
-PERMANENT_ERRORS = {
-    "channel_not_found", "not_in_channel", "is_archived", "msg_too_long", "no_text",
-    "invalid_blocks", "message_not_found", "cant_update_message", "invalid_auth",
-    "account_inactive", "token_revoked", "missing_scope", "not_authed",
+# buttons on other cards than cases: action id -> the StaffAction field that gets the value
+TARGET_BUTTONS = {
+    "alert_track": "alert_id", "alert_dismiss": "alert_id", "poll_close": "poll_id",
+    "statement_approve": "statement_id", "statement_reject": "statement_id",
 }
-
-
-def send_error(exc: Exception) -> SendError:
-    """Translate a slack_sdk failure into the outbox's terms."""
-    if isinstance(exc, SlackApiError):
-        status = exc.response.status_code
-        if status == 429:
-            retry_after = float(exc.response.headers.get("Retry-After", "1") or 1)
-            return SendError("slack rate limited", retry_after=retry_after)
-        error = str(exc.response.get("error", "")) if exc.response.data else ""
-        return SendError(f"slack {status} {error}", permanent=error in PERMANENT_ERRORS)
-    return SendError(f"slack request failed: {exc}")
-
-
-class SlackConsole:
+SELECT_ACTIONS = {"case_recategorize": "recategorize", "case_sentiment": "sentiment"}
+class SlackConsole(SlackPosting):
     name = "slack"
 
     def __init__(
@@ -149,68 +132,6 @@ class SlackConsole:
         """HTTP mode: one signed request from Slack, answered by bolt."""
         return await self.app.async_dispatch(request)
 
-    # --- console operations (called by the outbox) ------------------------------------------
-
-    async def post_card(self, card: Card, channel: str | None = None) -> tuple[str, str]:
-        try:
-            response = await self.client.chat_postMessage(
-                channel=channel or self.triage_channel, text=card_fallback_text(card),
-                blocks=card_blocks(card),
-            )
-        except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:
-            raise send_error(exc) from exc
-        return str(response["channel"]), str(response["ts"])
-
-    async def update_card(self, channel: str, ts: str, card: Card) -> None:
-        try:
-            await self.client.chat_update(
-                channel=channel, ts=ts, text=card_fallback_text(card), blocks=card_blocks(card)
-            )
-        except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:
-            raise send_error(exc) from exc
-
-    async def post_note(self, channel: str, ts: str, text: str) -> str:
-        try:
-            response = await self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text)
-        except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:
-            raise send_error(exc) from exc
-        return str(response["ts"])
-
-    async def post_text(self, text: str) -> str:
-        try:
-            response = await self.client.chat_postMessage(channel=self.triage_channel, text=text)
-        except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:
-            raise send_error(exc) from exc
-        return str(response["ts"])
-
-    async def post_blocks(
-        self, text: str, blocks: list[dict[str, Any]], channel: str | None = None
-    ) -> tuple[str, str]:
-        """A Block Kit message (a digest summary); returns (channel id, ts)."""
-        try:
-            response = await self.client.chat_postMessage(
-                channel=channel or self.triage_channel, text=text, blocks=blocks
-            )
-        except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:
-            raise send_error(exc) from exc
-        return str(response["channel"]), str(response["ts"])
-
-    async def upload_file(
-        self, path: Path, *, channel: str, title: str, thread_ts: str | None = None,
-        comment: str | None = None,
-    ) -> str:
-        """Share a file in a channel (or a message's thread) through the external-upload flow
-        (`files_upload_v2`); returns the file id."""
-        try:
-            response = await self.client.files_upload_v2(
-                channel=channel, file=str(path), filename=path.name, title=title,
-                thread_ts=thread_ts, initial_comment=comment,
-            )
-        except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:
-            raise send_error(exc) from exc
-        files = response.get("files") or [response.get("file") or {}]
-        return str(files[0].get("id", ""))
-
     # --- listeners ----------------------------------------------------------------------------
 
     def _register(self) -> None:
@@ -223,11 +144,8 @@ class SlackConsole:
         app.action("case_sentiment")(self._on_select)
         app.view(REPLY_MODAL)(self._on_reply_submitted)
         app.action("case_faq_add")(self._on_faq_button)
-        app.action("alert_track")(self._on_alert_button)
-        app.action("alert_dismiss")(self._on_alert_button)
-        app.action("poll_close")(self._on_poll_button)
-        app.action("statement_approve")(self._on_poll_button)
-        app.action("statement_reject")(self._on_poll_button)
+        for action_id in TARGET_BUTTONS:
+            app.action(action_id)(self._on_target_button)
         app.view(FAQ_MODAL)(self._on_faq_submitted)
         app.view(POLL_MODAL)(self._on_poll_submitted)
         app.event("message")(self._on_message)
@@ -267,30 +185,16 @@ class SlackConsole:
         )
         await self._act(staff_action, client, (body.get("channel") or {}).get("id"))
 
-    async def _on_alert_button(
+    async def _on_target_button(
         self, ack: Any, body: dict, action: dict, client: AsyncWebClient
     ) -> None:
-        """"Track as incident" / "Not an issue" on an emerging-issue alert."""
-        await ack()
-        staff_action = StaffAction(
-            kind=action["action_id"],
-            staff_id=body["user"]["id"],
-            key=f"slack-action:{body.get('trigger_id', '')}",
-            alert_id=int(action["value"]),
-        )
-        await self._act(staff_action, client, (body.get("channel") or {}).get("id"))
-
-    async def _on_poll_button(
-        self, ack: Any, body: dict, action: dict, client: AsyncWebClient
-    ) -> None:
-        """"Close now" on a poll's tally card; Approve / Reject on a citizen's statement."""
+        """A button on an alert, a poll or a statement card: the value is that thing's id."""
         await ack()
         kind, target = action["action_id"], int(action["value"])
+        field = TARGET_BUTTONS[kind]
         staff_action = StaffAction(
             kind=kind, staff_id=body["user"]["id"],
-            key=f"slack-action:{body.get('trigger_id', '')}",
-            poll_id=target if kind == "poll_close" else None,
-            statement_id=target if kind.startswith("statement_") else None,
+            key=f"slack-action:{body.get('trigger_id', '')}", **{field: target},
         )
         await self._act(staff_action, client, (body.get("channel") or {}).get("id"))
 

@@ -1,0 +1,103 @@
+"""What the Slack console posts: cards, notes, notices, Block Kit messages and files.
+
+These are the operations the outbox calls. Each maps a slack_sdk failure to the outbox's
+`SendError` (rate limits with their Retry-After, permanent errors that retrying cannot fix), so
+a card that Slack refuses is recorded as failed instead of retried for ever.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bots.slack.blocks import card_blocks, card_fallback_text
+from townhall.domain import Card, SendError
+
+# Slack errors that retrying cannot fix.
+PERMANENT_ERRORS = {
+    "channel_not_found", "not_in_channel", "is_archived", "msg_too_long", "no_text",
+    "invalid_blocks", "message_not_found", "cant_update_message", "invalid_auth",
+    "account_inactive", "token_revoked", "missing_scope", "not_authed",
+}
+
+
+def send_error(exc: Exception) -> SendError:
+    """Translate a slack_sdk failure into the outbox's terms."""
+    if isinstance(exc, SlackApiError):
+        status = exc.response.status_code
+        if status == 429:
+            retry_after = float(exc.response.headers.get("Retry-After", "1") or 1)
+            return SendError("slack rate limited", retry_after=retry_after)
+        error = str(exc.response.get("error", "")) if exc.response.data else ""
+        return SendError(f"slack {status} {error}", permanent=error in PERMANENT_ERRORS)
+    return SendError(f"slack request failed: {exc}")
+
+
+class SlackPosting:
+    """Mixin of `SlackConsole`: needs `client` and `triage_channel`."""
+
+    client: AsyncWebClient
+    triage_channel: str
+
+    async def post_card(self, card: Card, channel: str | None = None) -> tuple[str, str]:
+        try:
+            response = await self.client.chat_postMessage(
+                channel=channel or self.triage_channel, text=card_fallback_text(card),
+                blocks=card_blocks(card),
+            )
+        except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:
+            raise send_error(exc) from exc
+        return str(response["channel"]), str(response["ts"])
+
+    async def update_card(self, channel: str, ts: str, card: Card) -> None:
+        try:
+            await self.client.chat_update(
+                channel=channel, ts=ts, text=card_fallback_text(card), blocks=card_blocks(card)
+            )
+        except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:
+            raise send_error(exc) from exc
+
+    async def post_note(self, channel: str, ts: str, text: str) -> str:
+        try:
+            response = await self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text)
+        except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:
+            raise send_error(exc) from exc
+        return str(response["ts"])
+
+    async def post_text(self, text: str) -> str:
+        try:
+            response = await self.client.chat_postMessage(channel=self.triage_channel, text=text)
+        except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:
+            raise send_error(exc) from exc
+        return str(response["ts"])
+
+    async def post_blocks(
+        self, text: str, blocks: list[dict[str, Any]], channel: str | None = None
+    ) -> tuple[str, str]:
+        """A Block Kit message (a digest summary); returns (channel id, ts)."""
+        try:
+            response = await self.client.chat_postMessage(
+                channel=channel or self.triage_channel, text=text, blocks=blocks
+            )
+        except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:
+            raise send_error(exc) from exc
+        return str(response["channel"]), str(response["ts"])
+
+    async def upload_file(
+        self, path: Path, *, channel: str, title: str, thread_ts: str | None = None,
+        comment: str | None = None,
+    ) -> str:
+        """Share a file in a channel (or a message's thread) through the external-upload flow
+        (`files_upload_v2`); returns the file id."""
+        try:
+            response = await self.client.files_upload_v2(
+                channel=channel, file=str(path), filename=path.name, title=title,
+                thread_ts=thread_ts, initial_comment=comment,
+            )
+        except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:
+            raise send_error(exc) from exc
+        files = response.get("files") or [response.get("file") or {}]
+        return str(files[0].get("id", ""))
