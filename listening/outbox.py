@@ -15,7 +15,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, update
@@ -35,12 +35,18 @@ def citizen_stream(address: Address) -> str:
     return f"{address.channel}:{address.chat_id}"
 
 
-def enqueue(session: Session, *, key: str, kind: str, stream: str, payload: dict) -> bool:
-    """Record an item to deliver, inside the caller's transaction. False if `key` exists."""
+def enqueue(
+    session: Session, *, key: str, kind: str, stream: str, payload: dict,
+    not_before: datetime | None = None,
+) -> bool:
+    """Record an item to deliver, inside the caller's transaction. False if `key` exists.
+
+    `not_before` holds the delivery back (a throttled card edit waits for the end of its
+    window, so it shows everything that happened in it)."""
     now = utcnow()
     values = {
         "key": key, "kind": kind, "stream": stream, "payload": payload, "status": "pending",
-        "attempts": 0, "next_attempt_at": now, "created_at": now,
+        "attempts": 0, "next_attempt_at": max(now, not_before or now), "created_at": now,
     }
     return insert_or_ignore(session, OutboxItem, values, ["key"])
 

@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlmodel import Session, col, select
 
-from listening.models import Citizen, Conversation
+from listening.models import Citizen, Conversation, Message
 from listening.outbox import Outbox, citizen_stream, enqueue
 from polls.models import Poll, PollDelivery, PollVote
 from polls.results import PollError, PollResults, poll_results
 from polls.subscriptions import Topics, audience
 from responders.chain import Reply, Turn
-from responders.texts import say
+from responders.texts import LANGUAGES, pick_language, say
 from townhall.db import Database
 from townhall.domain import (
     Address,
@@ -115,7 +115,8 @@ def create_poll(
             stream=citizen_stream(address), payload={"poll_id": poll.id,
                                                      "address": address.as_dict()},
         )
-    queue_card(session, poll.id, now, tally_seconds)
+    enqueue(session, key=f"poll:{poll.id}:card:new", kind="poll_card",  # shown at once
+            stream=f"console:poll:{poll.id}", payload={"poll_id": poll.id})
     return poll.id
 
 
@@ -129,9 +130,13 @@ def _addresses(session: Session, poll: Poll) -> list[Address]:
 
 
 def queue_card(session: Session, poll_id: int, now: datetime, tally_seconds: float) -> None:
-    bucket = int(now.timestamp() // max(tally_seconds, 1))
+    """At most one edit of the tally card per `tally_seconds` window, sent at the window's
+    end: rendered then, it shows every vote of the window."""
+    window = max(tally_seconds, 0.1)
+    bucket = int(now.timestamp() // window)
     enqueue(session, key=f"poll:{poll_id}:card:{bucket}", kind="poll_card",
-            stream=f"console:poll:{poll_id}", payload={"poll_id": poll_id})
+            stream=f"console:poll:{poll_id}", payload={"poll_id": poll_id},
+            not_before=datetime.fromtimestamp((bucket + 1) * window, tz=UTC))
 
 
 def record_vote(
@@ -232,13 +237,21 @@ def _close(session: Session, poll: Poll, now: datetime, chart: bool) -> None:
 
 
 def _language_at(session: Session, address: Address) -> str:
-    """The language of the citizen whose private chat `address` is (English for a group)."""
-    language = session.exec(
-        select(Citizen.language)
+    """The language of the citizen whose private chat `address` is: the one they chose, else
+    the one they last wrote in (English for a group, or when we cannot tell)."""
+    citizen = session.exec(
+        select(Citizen.id, Citizen.language)
         .join(Conversation, col(Conversation.citizen_id) == Citizen.id)
         .where(Conversation.chat_key == f"{address.channel}:{address.chat_id}:")
     ).first()
-    return language or "en"
+    if citizen is None:
+        return "en"
+    written = session.exec(
+        select(Message.language).where(
+            Message.citizen_id == citizen[0], col(Message.language).in_(LANGUAGES)
+        ).order_by(col(Message.id).desc())
+    ).first()
+    return pick_language(citizen[1], written, default="en")
 
 
 def close_due(session: Session, now: datetime, chart: bool) -> list[int]:

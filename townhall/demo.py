@@ -52,6 +52,7 @@ class Story:
         self.listened = 0
         self.citizen_messages = 0
         self.alerts = 0
+        self.polls = 0
         self.digest: Path | None = None
 
     async def citizen(self, name: str, text: str, *, expect: int = 1) -> list[dict[str, Any]]:
@@ -234,6 +235,53 @@ async def play_trends(story: Story) -> None:
     story.alerts = len(report.raised)
 
 
+async def play_poll(story: Story) -> None:
+    """Residents subscribe to a topic; staff ask them a question from Slack; they vote on a
+    native Telegram poll (one changes their mind); staff close it and everyone hears the result."""
+    h = story.h
+    console.rule("Polls: subscribers of a topic answer a native Telegram poll")
+    for name in ("Ana", "Bruno"):
+        console.print(f"[bold cyan]{name} (Telegram)[/] → /subscribe")
+        h.telegram.user_sends("/subscribe", **CITIZENS[name])
+        story.citizen_messages += 1
+        menu = (await story.bot_replies(int(CITIZENS[name]["user_id"])))[-1]
+        rows = (menu.get("reply_markup") or {}).get("inline_keyboard", [])
+        parks = next(b["callback_data"] for row in rows for b in row if b["text"] == "Parks")
+        console.print(f"[bold cyan]{name} (Telegram)[/] taps [b]Parks[/]")
+        h.telegram.user_presses(parks, message=menu, **CITIZENS[name])
+        await story.bot_replies(int(CITIZENS[name]["user_id"]))
+    question = "Should Riverside Park get a fenced dog run?"
+    console.print(f"[bold yellow]Sam (staff, Slack)[/] /townhall poll → {question}")
+    await h.slack.slash_command(STAFF_ID, "/townhall", "poll")
+    await h.slack.wait_for(lambda: h.slack.views, timeout=10)
+    await h.slack.submit_view(STAFF_ID, values={
+        "poll_question": {"poll_question": question},
+        "poll_options": {"poll_options": "Yes\nNo\nNot sure"},
+        "poll_audience": {"poll_audience": "topic:parks"},
+        "poll_announce": {"poll_announce": ["yes"]},
+    })
+    sent = await h.telegram.wait_for_sent(
+        lambda s: s.get("method") == "sendPoll", count=2, timeout=30
+    )
+    polls = {s["chat_id"]: s["poll"]["id"] for s in sent}
+    await h.outbox_settled()
+    for name, option in (("Ana", 0), ("Bruno", 1), ("Bruno", 0)):
+        choice = ["Yes", "No", "Not sure"][option]
+        console.print(f"[bold cyan]{name} (Telegram)[/] votes [b]{choice}[/]")
+        h.telegram.user_votes(polls[CITIZENS[name]["user_id"]], [option], **CITIZENS[name])
+        await asyncio.sleep(0.3)
+    card = await story.card(
+        lambda c: question in card_text(c) and "Voters*\n2" in card_text(c), "live poll tally",
+        show=True,
+    )
+    await story.staff_clicks(card, "poll_close")
+    for name in ("Ana", "Bruno"):
+        await story.bot_replies(int(CITIZENS[name]["user_id"]))
+    await story.card(lambda c: c["ts"] == card["ts"] and "Poll results" in card_text(c),
+                     "poll closed, results chart in its thread")
+    story.polls += 1
+
+
 async def play_digest(story: Story) -> None:
     """The weekly digest of this week so far, as managers get it on Monday morning."""
     h = story.h
@@ -286,6 +334,7 @@ async def run_demo(*, database_url: str, keep_running: bool = False) -> int:
         await play(story)
         await play_x(story)
         await play_trends(story)
+        await play_poll(story)
         await play_digest(story)
         await harness.outbox_settled()
         _summary(story, harness, time.perf_counter() - started)
@@ -311,6 +360,7 @@ def _summary(story: Story, harness: Harness, wall: float) -> None:
                       "(mentions polled every 0.2 s here)")
         table.add_row("Posts heard by keyword listening", str(story.listened))
     table.add_row("Emerging-issue alerts", str(story.alerts))
+    table.add_row("Polls run", str(story.polls))
     if story.digest is not None:
         table.add_row("Weekly digest", str(story.digest))
     if trips:

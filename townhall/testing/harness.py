@@ -180,6 +180,7 @@ async def running_townhall(
         }  # fmt: skip
     # the weekly digest is made when a test asks for it, into the test's folder
     overrides.setdefault("digest", {"enabled": False, "out_dir": data_dir / "digests"})
+    overrides.setdefault("polls", {"tally_seconds": 0.5})  # live tallies without the wait
     settings = Settings.load(
         database_url=database_url,
         data_dir=data_dir,
