@@ -271,7 +271,7 @@ async def play_poll(story: Story) -> None:
         h.telegram.user_votes(polls[CITIZENS[name]["user_id"]], [option], **CITIZENS[name])
         await asyncio.sleep(0.3)
     card = await story.card(
-        lambda c: question in card_text(c) and "Voters*\n2" in card_text(c), "live poll tally",
+        lambda c: question in card_text(c) and "2 (100%)" in card_text(c), "live poll tally",
         show=True,
     )
     await story.staff_clicks(card, "poll_close")
