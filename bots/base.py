@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from townhall.domain import Card, InboundEvent, OutboundMessage, StaffAction
 
@@ -51,6 +51,13 @@ class StaffConsole(Protocol):
 
     async def post_text(self, text: str) -> str:
         """Post a notice for staff (retraining results, alerts) in the triage channel."""
+        ...
+
+    async def post_blocks(
+        self, text: str, blocks: list[dict[str, Any]], channel: str | None = None
+    ) -> tuple[str, str]:
+        """A rich message (a digest summary, a report) in `channel` or the triage channel;
+        (channel, message id)."""
         ...
 
     async def upload_file(

@@ -14,10 +14,11 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from sqlmodel import Session, select
 
+from bots.base import StaffConsole
 from bots.slack.digest_blocks import summary_blocks
 from listening.digest_job import DigestResult, make_weekly_digest
 from listening.digest_weeks import last_complete_week
@@ -28,17 +29,6 @@ from townhall.domain import SendError, utcnow
 from townhall.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class DigestConsole(Protocol):
-    async def post_blocks(
-        self, text: str, blocks: list[dict[str, Any]], channel: str | None = None
-    ) -> tuple[str, str]: ...
-
-    async def upload_file(
-        self, path: Path, *, channel: str, title: str, thread_ts: str | None = None,
-        comment: str | None = None,
-    ) -> str: ...
 
 
 def summary_key(week: str) -> str:
@@ -81,7 +71,7 @@ def _queued(session: Session, week: str) -> bool:
 
 class DigestDesk:
     def __init__(
-        self, db: Database, outbox: Outbox, console: DigestConsole | None, settings: Settings
+        self, db: Database, outbox: Outbox, console: StaffConsole | None, settings: Settings
     ):
         self.db = db
         self.outbox = outbox

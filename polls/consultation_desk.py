@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from bots.base import StaffConsole
 from bots.slack.blocks import escape
 from listening.models import OutboxItem
 from polls.consultation_models import Consultation, Statement
@@ -33,21 +34,6 @@ TITLES = {"pending": "Statement to moderate", "approved": "Statement approved",
           "rejected": "Statement rejected"}
 REPORT_COMMENT = ("The full report with the chart of the groups: open it in a browser "
                   "(no links out).")
-
-
-class ConsultationConsole(Protocol):
-    async def post_card(self, card: Card, channel: str | None = None) -> tuple[str, str]: ...
-
-    async def update_card(self, channel: str, ts: str, card: Card) -> None: ...
-
-    async def post_blocks(
-        self, text: str, blocks: list[dict[str, Any]], channel: str | None = None
-    ) -> tuple[str, str]: ...
-
-    async def upload_file(
-        self, path: Path, *, channel: str, title: str, thread_ts: str | None = None,
-        comment: str | None = None,
-    ) -> str: ...
 
 
 def statement_card(statement: Statement, consultation: Consultation, authored: int) -> Card:
@@ -112,7 +98,7 @@ def _posted(session: Session, key: str) -> str | None:
 
 
 class ConsultationDesk:
-    def __init__(self, db: Database, console: ConsultationConsole,
+    def __init__(self, db: Database, console: StaffConsole,
                  consultations: ConsultationService, channel: str | None = MODERATION_CHANNEL):
         """`channel`: the moderation queue's channel; empty means the console's default."""
         self.db = db

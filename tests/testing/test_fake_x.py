@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -15,30 +13,10 @@ from oauthlib.oauth1 import Client as OAuthClient
 from tweepy import BadRequest, Forbidden
 
 from bots.x import AccessDenied, RateLimited, XApiClient, to_inbound
+from tests.testing.conftest import x_fixtures
 from townhall.testing.fake_x import FakeX
 from townhall.testing.fake_x_search import QueryError, compile_query
 from townhall.testing.x_spec import XSpec, load_cassette
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _fixtures() -> Path:
-    base = os.environ.get("TOWNHALL_PLATFORM_FIXTURES")
-    return (Path(base) if base else REPO.parent / "shared" / "platform-fixtures") / "x"
-
-
-@pytest.fixture(scope="session")
-def spec() -> XSpec:
-    path = _fixtures() / "openapi.json"
-    if not path.exists():
-        pytest.skip(f"X OpenAPI spec not found at {path} (set TOWNHALL_PLATFORM_FIXTURES)")
-    return XSpec.load(path)
-
-
-@pytest.fixture
-async def fake(spec: XSpec) -> AsyncIterator[FakeX]:
-    async with FakeX(spec=spec) as server:
-        yield server
 
 
 @pytest.fixture
@@ -254,7 +232,7 @@ CASSETTES = {
 async def test_real_recorded_payloads_parse_through_the_fake(
     fake: FakeX, client: XApiClient, spec: XSpec, name: str
 ) -> None:
-    path = _fixtures() / "tweepy-cassettes" / name
+    path = x_fixtures() / "tweepy-cassettes" / name
     [interaction] = load_cassette(path)
     endpoint = CASSETTES[name]
     body = json.loads(interaction.body)
@@ -286,7 +264,7 @@ async def test_real_recorded_payloads_parse_through_the_fake(
 async def test_recorded_write_answers_parse(
     fake: FakeX, client: XApiClient, spec: XSpec, name: str
 ) -> None:
-    interaction = load_cassette(_fixtures() / "tweepy-cassettes" / name)[0]
+    interaction = load_cassette(x_fixtures() / "tweepy-cassettes" / name)[0]
     if "direct" in name:
         fake.replay("dm", interaction.body, status=201)
         assert spec.response_errors("CreateDirectMessagesByParticipantIdResponse", 201,

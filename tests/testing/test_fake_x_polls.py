@@ -9,43 +9,22 @@ response schemas (`spec_violations`).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from tweepy import BadRequest, TwitterServerError
 
 from bots.x import AccessDenied, RateLimited, XApiClient
+from tests.testing.conftest import x_fixtures
 from townhall.testing.fake_x import FakeX
 from townhall.testing.fake_x_polls import EXPANSIONS, POLL_FIELDS, SPEC_EXPANSIONS
 from townhall.testing.x_spec import XSpec, load_cassette
 
-REPO = Path(__file__).resolve().parents[2]
 POLL_LOOKUP = {"expansions": ["attachments.poll_ids"],
                "poll_fields": ["duration_minutes", "end_datetime", "id", "options",
                                "voting_status"]}  # fmt: skip
-
-
-def _fixtures() -> Path:
-    base = os.environ.get("TOWNHALL_PLATFORM_FIXTURES")
-    return (Path(base) if base else REPO.parent / "shared" / "platform-fixtures") / "x"
-
-
-@pytest.fixture(scope="session")
-def spec() -> XSpec:
-    path = _fixtures() / "openapi.json"
-    if not path.exists():
-        pytest.skip(f"X OpenAPI spec not found at {path} (set TOWNHALL_PLATFORM_FIXTURES)")
-    return XSpec.load(path)
-
-
-@pytest.fixture
-async def fake(spec: XSpec) -> AsyncIterator[FakeX]:
-    async with FakeX(spec=spec) as server:
-        yield server
 
 
 @pytest.fixture
@@ -248,7 +227,7 @@ def test_the_validator_catches_a_wrong_poll(spec: XSpec) -> None:
 async def test_a_recorded_lookup_parses_through_the_fake(
     fake: FakeX, client: XApiClient, spec: XSpec
 ) -> None:
-    [interaction] = load_cassette(_fixtures() / "tweepy-cassettes" / "test_client_get_tweet.yaml")
+    [interaction] = load_cassette(x_fixtures() / "tweepy-cassettes" / "test_client_get_tweet.yaml")
     body = json.loads(interaction.body)
     assert spec.response_errors("GetPostsByIdResponse", 200, body) == []
     fake.replay("lookup", interaction.body)
