@@ -51,6 +51,7 @@ class Stored:
     citizen_language: str | None
     open_case: OpenCase | None
     duplicate: bool
+    blocked: bool = False
 
 
 def _text_of(event: InboundEvent) -> str:
@@ -135,7 +136,8 @@ def store_event(session: Session, event: InboundEvent, pseudonym: str) -> Stored
         return Stored(message.id, citizen.id, conversation.id, None, None, True)
 
     open_case = _open_case(session, citizen.id)
-    return Stored(message.id, citizen.id, conversation.id, citizen.language, open_case, False)
+    return Stored(message.id, citizen.id, conversation.id, citizen.language, open_case, False,
+                  blocked=citizen.blocked_at is not None)
 
 
 def _open_case(session: Session, citizen_id: int, except_opened_by: int = 0) -> OpenCase | None:
@@ -160,6 +162,7 @@ def reload_stored(session: Session, message_id: int) -> Stored:
         citizen.language if citizen else None,
         _open_case(session, message.citizen_id, except_opened_by=message_id),
         False,
+        blocked=citizen is not None and citizen.blocked_at is not None,
     )
 
 
@@ -258,6 +261,11 @@ class Ingestor:
         return True
 
     async def _respond(self, event: InboundEvent, stored: Stored) -> None:
+        if stored.blocked:  # kept for the record; no answer, no vote, no statistics
+            await self.db.run(
+                finish_message, stored.message_id, Classification(), "blocked", [], False
+            )
+            return
         classification = Classification()
         if isinstance(event, InboundMessage) and event.command is None:
             classification = await self.pipeline.classify(event.text[:CLASSIFY_CHARS])

@@ -27,6 +27,7 @@ class Citizen(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=8)
     created_at: datetime = Field(default_factory=utcnow)
     last_seen_at: datetime = Field(default_factory=utcnow)
+    blocked_at: datetime | None = None  # staff blocked them: stored, never answered or counted
 
 
 class Conversation(SQLModel, table=True):

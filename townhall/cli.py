@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
+from townhall.cli_citizens import citizen_app
 from townhall.cli_digest import bench_digest, digest
 from townhall.cli_faq import faq_app
 from townhall.cli_ml import bench_classify, eval_app, train_app
@@ -31,6 +32,7 @@ app.add_typer(train_app, name="train")
 app.add_typer(eval_app, name="eval")
 app.add_typer(faq_app, name="faq")
 app.add_typer(poll_app, name="poll")
+app.add_typer(citizen_app, name="citizen")
 app.add_typer(opinions_app, name="opinions")
 bench_app.command("classify")(bench_classify)
 bench_app.command("digest")(bench_digest)

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from listening.digest_weeks import week_label_of
+from listening.models import Citizen, Message
 from polls.models import PollDelivery, PollVote
 from polls.service import PollDraft
 from townhall.domain import utcnow
@@ -242,3 +243,42 @@ async def test_a_poll_on_x_is_a_poll_post_whose_totals_are_read_back(
         results = await h.bot.polls.results(poll_id)
         assert results.counts == [3, 1] and results.voters == 4
         assert results.by_channel == {"x": [3, 1]}
+
+
+async def test_a_blocked_citizen_is_not_answered_and_cannot_vote(harness: Harness) -> None:
+    await _subscribe_to_parks(harness, ANA)
+    await _subscribe_to_parks(harness, BEN)
+    poll_id = await harness.bot.polls.create(PollDraft(
+        question="New benches?", options=["Yes", "No"], audience="topic:parks",
+        closes_at=utcnow() + timedelta(hours=1), created_by=STAFF_ID,
+    ))
+    sent = await harness.telegram.wait_for_sent(
+        lambda s: s.get("method") == "sendPoll", count=2, timeout=10
+    )
+    await _deliveries_recorded(harness, 2)
+
+    def block_ben(session) -> None:
+        pseudonym = harness.bot.ingestor.pseudonymize("telegram", str(BEN))
+        ben = session.exec(select(Citizen).where(Citizen.pseudonym == pseudonym)).one()
+        ben.blocked_at = utcnow()
+        session.add(ben)
+
+    await harness.bot.db.run(block_ben)
+    by_chat = {s["chat_id"]: s["poll"]["id"] for s in sent}
+    harness.telegram.user_votes(by_chat[BEN], [1], user_id=BEN)
+    harness.telegram.user_votes(by_chat[ANA], [0], user_id=ANA)
+    harness.telegram.user_sends("hello?", user_id=BEN)
+
+    def handled(session) -> int:
+        return len(session.exec(
+            select(Message).where(Message.responder == "blocked")).all())
+
+    deadline = asyncio.get_running_loop().time() + 10
+    while await harness.bot.db.run(handled) < 2:
+        assert asyncio.get_running_loop().time() < deadline, "the blocked events were not seen"
+        await asyncio.sleep(0.05)
+    await harness.outbox_settled()
+    results = await harness.bot.polls.results(poll_id)
+    assert results.counts == [1, 0] and results.voters == 1
+    assert len([s for s in harness.telegram.sent if s.get("chat_id") == BEN
+                and s.get("method") == "sendMessage"]) == 2  # the subscribe menu and its answer
