@@ -169,17 +169,18 @@ class Townhall:
         )
         self.knowledge.on_change(lambda merged: self._rebuild_faq(merged, matcher, multilingual))
         self.topics = Topics.from_names(settings.polls.topics, settings.polls.neighbourhoods)
+        has_console = settings.slack.enabled and bool(settings.slack.triage_channel)
         self.polls = PollService(
             self.db, self.outbox, self.topics, tally_seconds=settings.polls.tally_seconds,
             max_open=timedelta(days=settings.polls.max_open_days),
-            console=settings.slack.enabled and bool(settings.slack.triage_channel),
+            console=has_console,
         )
         consult = settings.consultations
         self.consultations = ConsultationService(
             self.db, self.outbox, self.topics, data_dir=settings.data_dir,
             limits=StatementLimits(consult.statements_per_consultation, consult.statements_per_day),
             draft_minutes=consult.draft_minutes, report_channel=consult.report_channel,
-            slack=settings.slack.enabled and bool(settings.slack.triage_channel),
+            slack=has_console,
         )
         self.cases = CaseService(
             self.db, self.outbox, city_name=settings.city_name,
