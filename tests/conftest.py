@@ -145,6 +145,6 @@ def db(database_url: str):
 @pytest.fixture(scope="session")
 def models():
     """The real models, loaded once for the whole session."""
-    from townhall.app import Models
+    from townhall.models import Models
 
     return Models.load()

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Literal
 
-from townhall.app import Models
+from townhall.models import Models
 from townhall.testing.fake_x import FakeX
 from townhall.testing.harness import running_townhall
 

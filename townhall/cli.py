@@ -80,8 +80,9 @@ def run(
 
 
 async def _serve(settings: Settings) -> None:
-    from townhall.app import Models, Townhall
+    from townhall.app import Townhall
     from townhall.db import SchemaOutOfDate
+    from townhall.models import Models
 
     with console.status("Loading models…"):
         models = await asyncio.to_thread(Models.from_settings, settings)

@@ -271,7 +271,7 @@ def bench_classify(
     """The whole classification pipeline: batched throughput and single-message latency."""
     from classifiers.pipeline import Pipeline
     from responders.faq import load_knowledge_base
-    from townhall.app import Models
+    from townhall.models import Models
 
     if data is not None:
         texts = [json.loads(line)["text"] for line in data.read_text().splitlines() if line]

@@ -22,7 +22,7 @@ from sqlmodel import col, select
 
 from listening.digest_weeks import week_label_of
 from listening.models import Message
-from townhall.app import Models
+from townhall.models import Models
 from townhall.testing.harness import (
     STAFF_ID,
     TRIAGE_CHANNEL,

@@ -18,7 +18,8 @@ from typing import Any, Literal
 from sqlmodel import Session, select
 
 from listening.models import OutboxItem
-from townhall.app import Models, Townhall
+from townhall.app import Townhall
+from townhall.models import Models
 from townhall.settings import Settings
 from townhall.testing.fake_slack import FakeSlack
 from townhall.testing.fake_telegram import FakeTelegram
