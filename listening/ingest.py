@@ -20,7 +20,7 @@ from classifiers.pipeline import Pipeline
 from listening.models import Citizen, Conversation, Message
 from listening.outbox import Outbox, citizen_stream, enqueue
 from listening.trend_tables import MessageVector, pack_vector
-from responders.chain import OpenCase, Reply, ResponderChain, Turn
+from responders.chain import HandleLater, OpenCase, Reply, ResponderChain, Turn
 from responders.models import Case
 from responders.texts import pick_language, say
 from townhall.db import Database, insert_or_ignore
@@ -257,7 +257,10 @@ class Ingestor:
         if stored.duplicate:
             log.info("duplicate %s event %s ignored", event.channel, event.external_id)
             return False
-        await self._respond(event, stored)
+        try:
+            await self._respond(event, stored)
+        except HandleLater as wait:
+            log.info("%s event %s left for later: %s", event.channel, event.external_id, wait)
         return True
 
     async def _respond(self, event: InboundEvent, stored: Stored) -> None:
@@ -303,7 +306,10 @@ class Ingestor:
         pending = await self.db.run(unhandled_messages, older_than)
         for message_id, data in pending:
             stored = await self.db.run(reload_stored, message_id)
-            await self._respond(event_from_dict(data), stored)
+            try:
+                await self._respond(event_from_dict(data), stored)
+            except HandleLater as wait:
+                log.info("message %d left for later again: %s", message_id, wait)
         if pending:
             log.warning("recovered %d unhandled message(s)", len(pending))
         return len(pending)

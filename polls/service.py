@@ -21,7 +21,7 @@ from listening.outbox import Outbox, citizen_stream, enqueue
 from polls.models import Poll, PollDelivery, PollVote
 from polls.results import PollError, PollResults, poll_results
 from polls.subscriptions import Topics, audience
-from responders.chain import Reply, Turn
+from responders.chain import HandleLater, Reply, Turn
 from responders.texts import LANGUAGES, pick_language, say
 from townhall.db import Database
 from townhall.domain import (
@@ -47,7 +47,7 @@ NEW_ACCOUNT = timedelta(hours=1)  # ...from accounts this new...
 FLOOD_VOTES = 20  # ...this many of them, and at least half of the recent votes: tell staff
 
 
-class PollNotYetKnown(RuntimeError):
+class PollNotYetKnown(HandleLater):
     """A vote arrived before its poll's delivery was recorded; handled again later."""
 
 

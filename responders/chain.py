@@ -56,6 +56,11 @@ class Reply:
     private: bool = False
 
 
+class HandleLater(Exception):
+    """A responder cannot decide yet (what the event refers to is not recorded yet): the event
+    stays unhandled and the recovery job hands it to the chain again later."""
+
+
 class Responder(Protocol):
     name: str
 

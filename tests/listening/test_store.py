@@ -106,3 +106,51 @@ async def test_a_message_stored_but_never_handled_is_recovered_once(db: Database
     assert [i.payload["text"] for i in items] == ["echo: are you there?"]
     message = await db.run(lambda s: s.exec(select(Message)).one())
     assert message.handled_at is not None and message.responder == "echo"
+
+
+class _NotYet:
+    """Answers only once told the thing the message refers to exists."""
+
+    name = "not-yet"
+
+    def __init__(self) -> None:
+        self.ready = False
+
+    async def respond(self, turn):
+        from responders.chain import HandleLater, Reply
+
+        if not self.ready:
+            raise HandleLater("not recorded yet")
+        return Reply("now I know", self.name)
+
+
+async def test_a_responder_that_cannot_decide_yet_leaves_the_message_for_recovery(
+    db: Database,
+) -> None:
+    from datetime import timedelta
+
+    from classifiers.pipeline import Pipeline
+    from listening.ingest import Ingestor
+    from listening.outbox import Outbox
+    from responders.chain import ResponderChain
+
+    responder = _NotYet()
+    pipeline = Pipeline([])
+    ingestor = Ingestor(
+        db=db, pipeline=pipeline, chain=ResponderChain([responder]), outbox=Outbox(db),
+        pseudonymize=Pseudonymizer(b"k" * 32),
+    )
+
+    def handled(session) -> list:
+        return [m.handled_at for m in session.exec(select(Message)).all()]
+
+    try:
+        assert await ingestor(_event("777:50")) is True
+        assert await db.run(handled) == [None]
+        assert await ingestor.recover(older_than=timedelta(0)) == 1  # still not ready
+        assert await db.run(handled) == [None]
+        responder.ready = True
+        assert await ingestor.recover(older_than=timedelta(0)) == 1
+        assert (await db.run(handled))[0] is not None
+    finally:
+        await pipeline.close()

@@ -9,7 +9,14 @@ from sqlmodel import select
 
 from listening.models import Citizen, Conversation, OutboxItem
 from polls.models import PollDelivery, PollVote
-from polls.service import FLOOD_VOTES, PollDraft, close_due, create_poll, record_vote
+from polls.service import (
+    FLOOD_VOTES,
+    PollDraft,
+    PollNotYetKnown,
+    close_due,
+    create_poll,
+    record_vote,
+)
 from townhall.domain import Address, PollAnswer, Sender, utcnow
 
 
@@ -106,3 +113,14 @@ def test_the_result_is_told_in_each_citizen_s_language(db):
     [text] = db.transact(lambda s: s.exec(select(OutboxItem.payload).where(
         OutboxItem.key.like("poll:%:result:%"))).all())
     assert text["text"].startswith("Resultados de la encuesta")
+
+
+def test_a_vote_for_a_poll_not_recorded_yet_is_left_for_later_then_dropped(db, poll):
+    ana = citizen(db, "ana")
+    early = PollAnswer("telegram", "pa-early", Address("telegram", "1"), Sender("1"),
+                       "P-unknown", (0,), utcnow())
+    with pytest.raises(PollNotYetKnown):
+        db.transact(record_vote, early, ana, utcnow(), 10.0)
+    late = utcnow() + timedelta(minutes=11)
+    assert db.transact(record_vote, early, ana, late, 10.0) is None
+    assert votes(db) == []
