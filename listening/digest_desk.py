@@ -23,7 +23,7 @@ from bots.slack.digest_blocks import summary_blocks
 from listening.digest_job import DigestResult, make_weekly_digest
 from listening.digest_weeks import last_complete_week
 from listening.models import Message, OutboxItem
-from listening.outbox import Outbox, enqueue
+from listening.outbox import Outbox, enqueue, message_id, posted_message
 from townhall.db import Database
 from townhall.domain import SendError, utcnow
 from townhall.settings import Settings
@@ -49,15 +49,6 @@ def _queue(session: Session, result: DigestResult, channel: str | None) -> bool:
                  "title": f"Townhall weekly digest {summary.week}"},
     )
     return queued
-
-
-def _posted(session: Session, week: str) -> str | None:
-    """Where the week's summary was posted ("channel:ts"), once it has been."""
-    return session.exec(
-        select(OutboxItem.external_id).where(
-            OutboxItem.key == summary_key(week), OutboxItem.status == "sent"
-        )
-    ).first()
 
 
 def _had_messages_before(session: Session, end: datetime) -> bool:
@@ -105,14 +96,14 @@ class DigestDesk:
         channel, ts = await self.console.post_blocks(
             payload["text"], payload["blocks"], payload.get("channel")
         )
-        return f"{channel}:{ts}"
+        return message_id(channel, ts)
 
     async def deliver_report(self, payload: dict[str, Any]) -> str:
         assert self.console is not None
-        posted = await self.db.run(_posted, payload["week"])
-        if not posted:
+        posted = await self.db.run(posted_message, summary_key(payload["week"]))
+        if posted is None:
             raise SendError(f"the digest summary for {payload['week']} is not posted yet")
-        channel, _, ts = posted.partition(":")
+        channel, ts = posted
         html = Path(payload["html"])
         if not await asyncio.to_thread(html.exists):  # written on another replica, or cleaned
             html = (await make_weekly_digest(self.db, self.settings, payload["week"])).files.html

@@ -51,6 +51,23 @@ def enqueue(
     return insert_or_ignore(session, OutboxItem, values, ["key"])
 
 
+def message_id(channel: str, ts: str) -> str:
+    """The external id a handler returns for a message it posted, when a later item must find
+    that message (to upload a file into its thread)."""
+    return f"{channel}:{ts}"
+
+
+def posted_message(session: Session, key: str) -> tuple[str, str] | None:
+    """(channel, ts) of the message the sent item `key` posted; None until it is sent."""
+    found = session.exec(
+        select(OutboxItem.external_id).where(OutboxItem.key == key, OutboxItem.status == "sent")
+    ).first()
+    if not found:
+        return None
+    channel, _, ts = found.partition(":")
+    return channel, ts
+
+
 @dataclass(frozen=True)
 class Claimed:
     id: int

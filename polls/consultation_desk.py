@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from bots.base import StaffConsole
 from bots.slack.blocks import escape
-from listening.models import OutboxItem
+from listening.outbox import message_id, posted_message
 from polls.consultation_models import Consultation, Statement
 from polls.consultation_store import ConsultationError
 from polls.consultations import ConsultationService
@@ -91,12 +91,6 @@ def _remember_report(session: Session, consultation_id: int, channel: str, ts: s
         session.add(consultation)
 
 
-def _posted(session: Session, key: str) -> str | None:
-    """Where the report's summary was posted ("channel:ts"), once it has been."""
-    return session.exec(select(OutboxItem.external_id).where(
-        OutboxItem.key == key, OutboxItem.status == "sent")).first()
-
-
 class ConsultationDesk:
     def __init__(self, db: Database, console: StaffConsole,
                  consultations: ConsultationService, channel: str | None = MODERATION_CHANNEL):
@@ -134,14 +128,14 @@ class ConsultationDesk:
         channel, ts = await self.console.post_blocks(
             payload["text"], payload["blocks"], payload.get("channel"))
         await self.db.run(_remember_report, int(payload["consultation_id"]), channel, ts)
-        return f"{channel}:{ts}"
+        return message_id(channel, ts)
 
     async def deliver_report_file(self, payload: dict[str, Any]) -> str:
         """Outbox kind `consult_file`: the HTML page in the summary's thread."""
-        posted = await self.db.run(_posted, payload["report_key"])
-        if not posted:
+        posted = await self.db.run(posted_message, payload["report_key"])
+        if posted is None:
             raise SendError(f"the report {payload['report_key']} is not posted yet")
-        channel, _, ts = posted.partition(":")
+        channel, ts = posted
         html = Path(payload["html"])
         if not await asyncio.to_thread(html.exists):  # written on another replica, or cleaned
             report = await self.consultations.write_report(int(payload["consultation_id"]))
