@@ -29,6 +29,7 @@ from townhall.testing.harness import (
     Harness,
     card_buttons,
     card_text,
+    keyboard,
     running_townhall,
 )
 
@@ -245,8 +246,7 @@ async def play_poll(story: Story) -> None:
         h.telegram.user_sends("/subscribe", **CITIZENS[name])
         story.citizen_messages += 1
         menu = (await story.bot_replies(int(CITIZENS[name]["user_id"])))[-1]
-        rows = (menu.get("reply_markup") or {}).get("inline_keyboard", [])
-        parks = next(b["callback_data"] for row in rows for b in row if b["text"] == "Parks")
+        parks = keyboard(menu)["Parks"]
         console.print(f"[bold cyan]{name} (Telegram)[/] taps [b]Parks[/]")
         h.telegram.user_presses(parks, message=menu, **CITIZENS[name])
         await story.bot_replies(int(CITIZENS[name]["user_id"]))

@@ -4,15 +4,17 @@ statement waits in the Slack moderation queue until approved, and the report is 
 
 import re
 
-from townhall.testing.harness import STAFF_ID, TRIAGE_CHANNEL, Harness, card_buttons, card_text
+from townhall.testing.harness import (
+    STAFF_ID,
+    TRIAGE_CHANNEL,
+    Harness,
+    card_buttons,
+    card_text,
+    keyboard,
+)
 
 ANA, BEN = 7701, 7702
 QUESTION = "Should Elm Street become car-free on Sundays?"
-
-
-def _buttons(sent: dict) -> dict[str, str]:
-    rows = (sent.get("reply_markup") or {}).get("inline_keyboard", [])
-    return {button["text"]: button["callback_data"] for row in rows for button in row}
 
 
 async def _staff(harness: Harness, text: str) -> str:
@@ -36,17 +38,17 @@ async def test_a_consultation_with_moderation_and_a_report(harness: Harness) -> 
     replies = await harness.wait_for_reply(ANA, count=2)
     first = replies[-1]
     assert QUESTION in first["text"] or "Car-free" in first["text"] or "Traffic" in first["text"]
-    buttons = _buttons(first)
+    buttons = keyboard(first)
     assert {"Agree", "Disagree", "Pass / Unsure", "Add my own statement"} <= set(buttons)
 
     tg.user_presses(buttons["Agree"], message=first, user_id=ANA)
     second = (await harness.wait_for_reply(ANA, count=3))[-1]
-    tg.user_presses(_buttons(second)["Disagree"], message=second, user_id=ANA)
+    tg.user_presses(keyboard(second)["Disagree"], message=second, user_id=ANA)
     done = (await harness.wait_for_reply(ANA, count=4))[-1]
     assert "every statement" in done["text"]
 
     # Ana adds her own; it waits for a moderator
-    tg.user_presses(_buttons(done)["Add my own statement"], message=done, user_id=ANA)
+    tg.user_presses(keyboard(done)["Add my own statement"], message=done, user_id=ANA)
     await harness.wait_for_reply(ANA, count=5)
     tg.user_sends("Sundays should stay open for deliveries before 10am", user_id=ANA)
     submitted = (await harness.wait_for_reply(ANA, count=6))[-1]
@@ -69,7 +71,7 @@ async def test_a_consultation_with_moderation_and_a_report(harness: Harness) -> 
         seen.append(message["text"])
         if "every statement" in message["text"]:
             break
-        tg.user_presses(_buttons(message)["Agree"], message=message, user_id=BEN)
+        tg.user_presses(keyboard(message)["Agree"], message=message, user_id=BEN)
         message = (await harness.wait_for_reply(BEN, count=count))[-1]
     assert any("deliveries before 10am" in text for text in seen)
 

@@ -7,15 +7,9 @@ from sqlmodel import select
 from listening.models import Message
 from responders.faq_store import FaqFeedback, feedback_counts
 from responders.models import Case
-from townhall.testing.harness import Harness, card_text
+from townhall.testing.harness import Harness, card_text, keyboard
 
 CITIZEN = 5550301
-
-
-def _buttons(sent: dict) -> dict[str, str]:
-    """label -> callback_data of a sent message's inline keyboard."""
-    rows = (sent.get("reply_markup") or {}).get("inline_keyboard", [])
-    return {button["text"]: button["callback_data"] for row in rows for button in row}
 
 
 async def test_answer_asks_did_it_help_and_yes_is_counted_once(harness: Harness) -> None:
@@ -23,7 +17,7 @@ async def test_answer_asks_did_it_help_and_yes_is_counted_once(harness: Harness)
     tg.user_sends("when is my garbage picked up?", user_id=CITIZEN)
     [answer] = await harness.wait_for_reply(CITIZEN)
     assert "collect" in answer["text"].lower() and answer["text"].endswith("Did this help?")
-    buttons = _buttons(answer)
+    buttons = keyboard(answer)
     assert set(buttons) == {"Yes", "No"}
     assert all(len(data.encode()) <= 64 for data in buttons.values())  # Telegram's limit
 
@@ -40,7 +34,7 @@ async def test_no_escalates_with_the_answer_that_was_given(harness: Harness) -> 
     tg = harness.telegram
     tg.user_sends("when is my garbage picked up?", user_id=CITIZEN, first_name="Dana")
     [answer] = await harness.wait_for_reply(CITIZEN)
-    tg.user_presses(_buttons(answer)["No"], message=answer, user_id=CITIZEN)
+    tg.user_presses(keyboard(answer)["No"], message=answer, user_id=CITIZEN)
     [_, ack] = await harness.wait_for_reply(CITIZEN, count=2)
     assert "TH-" in ack["text"]
     card = await harness.wait_for_card(lambda c: "garbage picked up" in card_text(c))
@@ -56,7 +50,7 @@ async def test_a_forged_button_cannot_touch_someone_elses_message(harness: Harne
     tg.user_sends("/start", user_id=stranger)
     [welcome] = await harness.wait_for_reply(stranger)
     # the stranger replays the citizen's "No" under their own message
-    tg.user_presses(_buttons(answer)["No"], message=welcome, user_id=stranger, strict=False)
+    tg.user_presses(keyboard(answer)["No"], message=welcome, user_id=stranger, strict=False)
     await harness.outbox_settled()
     assert await harness.bot.db.run(lambda s: s.exec(select(Case)).all()) == []
     assert await harness.bot.db.run(lambda s: s.exec(select(FaqFeedback)).all()) == []
@@ -69,21 +63,21 @@ async def test_ambiguous_question_offers_the_entries_and_the_choice_answers(
     tg.user_sends("parking", user_id=CITIZEN)
     [question] = await harness.wait_for_reply(CITIZEN)
     assert "which of these" in question["text"]
-    buttons = _buttons(question)
+    buttons = keyboard(question)
     assert set(buttons) >= {
         "How do I get a residential parking permit?", "How do I pay a parking ticket?",
         "None of these: ask a person",
     }
     tg.user_presses(buttons["How do I pay a parking ticket?"], message=question, user_id=CITIZEN)
     [_, answer] = await harness.wait_for_reply(CITIZEN, count=2)
-    assert "ticket" in answer["text"].lower() and set(_buttons(answer)) == {"Yes", "No"}
+    assert "ticket" in answer["text"].lower() and set(keyboard(answer)) == {"Yes", "No"}
 
 
 async def test_none_of_these_goes_to_staff(harness: Harness) -> None:
     tg = harness.telegram
     tg.user_sends("parking", user_id=CITIZEN)
     [question] = await harness.wait_for_reply(CITIZEN)
-    tg.user_presses(_buttons(question)["None of these: ask a person"], message=question,
+    tg.user_presses(keyboard(question)["None of these: ask a person"], message=question,
                     user_id=CITIZEN)
     [_, ack] = await harness.wait_for_reply(CITIZEN, count=2)
     assert "TH-" in ack["text"]
@@ -98,7 +92,7 @@ async def test_spanish_and_french_questions_are_answered_in_their_language(
     tg.user_sends("¿Dónde pago la multa de aparcamiento?", user_id=CITIZEN, language_code="es")
     [spanish] = await harness.wait_for_reply(CITIZEN)
     assert "multa" in spanish["text"].lower() and spanish["text"].endswith("¿Le ha servido?")
-    assert set(_buttons(spanish)) == {"Sí", "No"}
+    assert set(keyboard(spanish)) == {"Sí", "No"}
     francophone = CITIZEN + 1
     tg.user_sends("Comment payer ma facture d'eau ?", user_id=francophone, language_code="fr")
     [french] = await harness.wait_for_reply(francophone)

@@ -22,22 +22,18 @@ from townhall.testing.harness import (
     Harness,
     card_buttons,
     card_text,
+    keyboard,
     running_townhall,
 )
 
 ANA, BEN, CARL = 7601, 7602, 7603
 
 
-def _buttons(sent: dict) -> dict[str, str]:
-    rows = (sent.get("reply_markup") or {}).get("inline_keyboard", [])
-    return {button["text"]: button["callback_data"] for row in rows for button in row}
-
-
 async def _subscribe_to_parks(harness: Harness, user_id: int) -> None:
     tg = harness.telegram
     tg.user_sends("/subscribe", user_id=user_id)
     [menu] = await harness.wait_for_reply(user_id)
-    buttons = _buttons(menu)
+    buttons = keyboard(menu)
     assert "Parks" in buttons and "Waste and recycling" in buttons
     tg.user_presses(buttons["Parks"], message=menu, user_id=user_id)
     [_, confirmed] = await harness.wait_for_reply(user_id, count=2)

@@ -113,6 +113,12 @@ def card_text(card: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def keyboard(sent: dict[str, Any]) -> dict[str, str]:
+    """label -> callback_data of the inline keyboard under a message the bot sent on Telegram."""
+    rows = (sent.get("reply_markup") or {}).get("inline_keyboard", [])
+    return {button["text"]: button["callback_data"] for row in rows for button in row}
+
+
 def card_buttons(card: dict[str, Any]) -> dict[str, str]:
     """action_id -> value of the card's buttons."""
     return {
