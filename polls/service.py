@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from listening.models import Citizen, Conversation, Message
@@ -183,15 +184,14 @@ def _flag_flood(session: Session, poll: Poll, now: datetime) -> None:
     the sign of someone voting with throwaway accounts."""
     if poll.flagged_at is not None:
         return
-    since = now - FLOOD_WINDOW
-    recent = select(PollVote.citizen_id).where(
-        PollVote.poll_id == poll.id, col(PollVote.voted_at) >= since
-    )
-    votes = len(session.exec(recent).all())
-    new_accounts = len(session.exec(
-        recent.join(Citizen, col(Citizen.id) == PollVote.citizen_id)
-        .where(col(Citizen.created_at) >= now - NEW_ACCOUNT)
-    ).all())
+    # one aggregate per vote: during a flood this runs for every one of thousands of votes
+    is_new = case((col(Citizen.created_at) >= now - NEW_ACCOUNT, 1), else_=0)
+    votes, new_accounts = session.exec(
+        select(func.count(), func.coalesce(func.sum(is_new), 0))
+        .select_from(PollVote)
+        .join(Citizen, col(Citizen.id) == PollVote.citizen_id)
+        .where(PollVote.poll_id == poll.id, col(PollVote.voted_at) >= now - FLOOD_WINDOW)
+    ).one()
     if new_accounts < FLOOD_VOTES or new_accounts * 2 < votes:
         return
     poll.flagged_at = now
