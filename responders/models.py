@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import JSON, Column, Text
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from townhall.domain import CaseStatus, utcnow
@@ -45,6 +45,75 @@ class Case(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
     first_response_at: datetime | None = None
     resolved_at: datetime | None = None
+    # routing and service levels: the queue the case was sent to, and when it is due
+    queue: str = Field(
+        default="triage", max_length=32, sa_column_kwargs={"server_default": "triage"}
+    )
+    first_response_due: datetime | None = None
+    resolution_due: datetime | None = None
+    # 0 on time; 1 re-announced for being unclaimed past its first-response time; 2 escalated
+    sla_stage: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    reopened_at: datetime | None = None
+    merged_into_id: int | None = Field(default=None, foreign_key="cases.id")
+    latitude: float | None = None
+    longitude: float | None = None
+    # the city's 311 system (Open311 GeoReport v2), when the category is mapped to a service
+    service_request_id: str | None = Field(default=None, max_length=64, index=True)
+    open311_status: str | None = Field(default=None, max_length=32)
+    open311_notes: str | None = Field(default=None, sa_column=Column(Text))
+    open311_expected: datetime | None = None
+    open311_error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class CaseReporter(SQLModel, table=True):
+    """A citizen attached to a case: the one who opened it and everyone whose message was
+    about the same thing. Each is told about status changes in their language, where they
+    wrote."""
+
+    __tablename__ = "case_reporters"
+    __table_args__ = (UniqueConstraint("case_id", "citizen_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    citizen_id: int = Field(foreign_key="citizens.id", index=True)
+    message_id: int = Field(foreign_key="messages.id")  # the message that attached them
+    address: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    language: str | None = Field(default=None, max_length=8)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CaseAttachment(SQLModel, table=True):
+    """A photo or a location a citizen shared. Photos are kept by reference (the platform's
+    file id), not copied: the bytes stay on the platform until staff look at them."""
+
+    __tablename__ = "case_attachments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="messages.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
+    citizen_id: int = Field(foreign_key="citizens.id", index=True)
+    channel: str = Field(max_length=32)
+    kind: str = Field(max_length=16)  # photo | location
+    ref: str = Field(default="", max_length=200)
+    size: int = 0
+    latitude: float | None = None
+    longitude: float | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CaseRating(SQLModel, table=True):
+    """How satisfied a citizen was with a resolved case (1-5), and what they added."""
+
+    __tablename__ = "case_ratings"
+    __table_args__ = (UniqueConstraint("case_id", "citizen_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    citizen_id: int = Field(foreign_key="citizens.id", index=True)
+    score: int
+    comment: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class CaseEvent(SQLModel, table=True):

@@ -58,6 +58,18 @@ class Sender:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """Something a citizen shared besides text, kept by reference: a photo (`ref` is the
+    platform's file id, `size` its bytes) or a location pin (`latitude`, `longitude`)."""
+
+    kind: str  # photo | location
+    ref: str = ""
+    size: int = 0
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(frozen=True)
 class InboundMessage:
     """A message a citizen wrote (or a public post we listened to).
 
@@ -80,6 +92,9 @@ class InboundMessage:
     is_private: bool = True
     listen_only: bool = False
     private_address: Address | None = None
+    attachments: tuple[Attachment, ...] = ()
+    # the platform id of the bot's message this one replies to (a reply to a case update)
+    reply_to_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +192,8 @@ class CaseStatus(StrEnum):
     NEW = "new"
     CLAIMED = "claimed"
     ANSWERED = "answered"
+    WAITING = "waiting"  # staff asked the citizen something and wait for the answer
+    REOPENED = "reopened"  # the citizen said a resolved case is not solved
     RESOLVED = "resolved"
 
     @property
@@ -285,4 +302,5 @@ def event_from_dict(data: dict) -> InboundEvent:
     if kind == "PollAnswer":
         fields["option_ids"] = tuple(fields["option_ids"])
         return PollAnswer(**fields)
+    fields["attachments"] = tuple(Attachment(**a) for a in fields.get("attachments", ()))
     return InboundMessage(**fields)
