@@ -15,6 +15,7 @@ from rich.logging import RichHandler
 
 from townhall.cli_citizens import citizen_app
 from townhall.cli_digest import bench_digest, digest
+from townhall.cli_duplicates import eval_duplicates
 from townhall.cli_faq import faq_app
 from townhall.cli_ml import bench_classify, eval_app, train_app
 from townhall.cli_opinions import eval_opinions, opinions_app
@@ -39,6 +40,7 @@ bench_app.command("digest")(bench_digest)
 app.command("digest")(digest)
 bench_app.command("emerging")(bench_emerging)
 eval_app.command("emerging")(eval_emerging)
+eval_app.command("duplicates")(eval_duplicates)
 eval_app.command("opinions")(eval_opinions)
 
 console = Console(stderr=True)
