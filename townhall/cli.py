@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
+from townhall.cli_cases import cases_app
 from townhall.cli_citizens import citizen_app
 from townhall.cli_digest import bench_digest, digest
 from townhall.cli_duplicates import eval_duplicates
@@ -34,6 +35,7 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(faq_app, name="faq")
 app.add_typer(poll_app, name="poll")
 app.add_typer(citizen_app, name="citizen")
+app.add_typer(cases_app, name="cases")
 app.add_typer(opinions_app, name="opinions")
 bench_app.command("classify")(bench_classify)
 bench_app.command("digest")(bench_digest)
