@@ -41,6 +41,8 @@ from telegram.warnings import PTBDeprecationWarning
 from bots.base import OnEvent
 from townhall.domain import (
     Address,
+    Attachment,
+    Button,
     ButtonPress,
     InboundEvent,
     InboundMessage,
@@ -54,6 +56,8 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 ALLOWED_UPDATES = ["message", "callback_query", "poll_answer"]
+# buttons with labels this short (ratings "1".."5", "Yes"/"No") fit side by side on a phone
+SHORT_LABEL = 4
 
 
 def _sender(user) -> Sender:
@@ -85,6 +89,13 @@ class BotIdentity:
     username: str
 
 
+def _entities(message: Message) -> dict[MessageEntity, str]:
+    """The text's entities, or the caption's: a photo addresses the bot through its caption."""
+    if message.text is not None:
+        return message.parse_entities()
+    return message.parse_caption_entities()
+
+
 def _addressed_to(message: Message, me: BotIdentity | None) -> bool:
     """In a group, the bot answers a command, a mention of it, or a reply to one of its posts."""
     if me is None:
@@ -92,7 +103,7 @@ def _addressed_to(message: Message, me: BotIdentity | None) -> bool:
     replied = message.reply_to_message
     if replied is not None and replied.from_user is not None and replied.from_user.id == me.id:
         return True
-    for entity, text in message.parse_entities().items():
+    for entity, text in _entities(message).items():
         if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0:
             target = text.partition("@")[2]
             return not target or target.lower() == me.username.lower()
@@ -109,11 +120,45 @@ def _without_mention(text: str, me: BotIdentity | None) -> str:
     return re.sub(rf"@{re.escape(me.username)}\b", "", text, flags=re.IGNORECASE).strip()
 
 
+def _attachments(message: Message) -> tuple[Attachment, ...]:
+    """What the citizen shared besides text, by reference only: downloading a photo is the
+    caller's decision (`TelegramChannel.fetch_file`), not something every update pays for."""
+    found: list[Attachment] = []
+    if message.photo:
+        # Telegram sends several sizes of one photo; the largest is the one worth keeping
+        largest = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
+        found.append(Attachment("photo", ref=largest.file_id, size=largest.file_size or 0))
+    if message.location is not None:
+        found.append(
+            Attachment(
+                "location",
+                latitude=message.location.latitude,
+                longitude=message.location.longitude,
+            )
+        )
+    return tuple(found)
+
+
+def _reply_to_bot(message: Message, me: BotIdentity | None) -> str | None:
+    """The id of the bot's message this one answers, so a reply to a case update can find its
+    case; replies to other people's messages are conversation, not answers to us."""
+    replied = message.reply_to_message
+    author = replied.from_user if replied is not None else None
+    if replied is None or author is None or not author.is_bot:
+        return None
+    if me is not None and author.id != me.id:
+        return None  # another bot in the group
+    return str(replied.message_id)
+
+
 def to_inbound(update: Update, me: BotIdentity | None = None) -> InboundEvent | None:
     """The domain event for a Telegram update, or None for updates we do not handle.
 
     A group message is listened to (stored and classified) unless it is addressed to the bot
     (`me`); then it is answered in the group, and private matters go to the sender's own chat.
+    Photos and locations become attachments only when the message is private or addressed to
+    the bot: a bystander's photo in a group is not ours to collect, so listening keeps only
+    its caption, as for any other group chatter.
     """
     if update.callback_query is not None:
         return _button_press(update.callback_query)
@@ -132,17 +177,18 @@ def to_inbound(update: Update, me: BotIdentity | None = None) -> InboundEvent | 
     if message is None or message.from_user is None or message.from_user.is_bot:
         return None
     text = message.text or message.caption or ""
-    if not text.strip():
+    private = message.chat.type == ChatType.PRIVATE
+    addressed = private or _addressed_to(message, me)
+    attachments = _attachments(message) if addressed else ()
+    if not text.strip() and not attachments:
         return None
     command, args = None, text
-    entities = message.entities or ()
+    entities = message.entities or message.caption_entities or ()
     if entities and entities[0].type == MessageEntity.BOT_COMMAND and entities[0].offset == 0:
         word = text[: entities[0].length]
         command = word[1:].split("@", 1)[0].lower()
         args = text[entities[0].length :].strip()
     thread = str(message.message_thread_id) if message.is_topic_message else None
-    private = message.chat.type == ChatType.PRIVATE
-    addressed = private or _addressed_to(message, me)
     if not private and addressed and command is None:
         text = _without_mention(text, me) or text
     return InboundMessage(
@@ -158,6 +204,8 @@ def to_inbound(update: Update, me: BotIdentity | None = None) -> InboundEvent | 
         listen_only=not addressed,
         # Telegram: a user's private chat with the bot has the user's id
         private_address=None if private else Address(CHANNEL, str(message.from_user.id)),
+        attachments=attachments,
+        reply_to_id=_reply_to_bot(message, me),
     )
 
 
@@ -195,6 +243,15 @@ def send_error(exc: TelegramError) -> SendError:
     return SendError(f"telegram: {exc.message}", permanent=permanent)
 
 
+def _keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup:
+    """One button per row so long labels stay readable; short ones (a 1-5 rating) share one
+    row, as a scale reads naturally left to right and five rows would bury the message."""
+    keys = [InlineKeyboardButton(b.label, callback_data=f"{b.action}:{b.value}") for b in buttons]
+    if all(len(b.label) <= SHORT_LABEL for b in buttons):
+        return InlineKeyboardMarkup([keys])
+    return InlineKeyboardMarkup([[key] for key in keys])
+
+
 class TelegramChannel:
     name = CHANNEL
 
@@ -222,7 +279,10 @@ class TelegramChannel:
             builder = builder.updater(None)
         self.application: Application = builder.build()
         self.application.add_handler(
-            MessageHandler(filters.TEXT | filters.CAPTION | filters.COMMAND, self._on_update)
+            MessageHandler(
+                filters.TEXT | filters.CAPTION | filters.COMMAND | filters.PHOTO | filters.LOCATION,
+                self._on_update,
+            )
         )
         self.application.add_handler(CallbackQueryHandler(self._on_update))
         self.application.add_handler(PollAnswerHandler(self._on_update))
@@ -294,12 +354,7 @@ class TelegramChannel:
 
     async def send(self, message: OutboundMessage) -> str:
         address = message.address
-        markup = None
-        if message.buttons:
-            markup = InlineKeyboardMarkup(
-                [[InlineKeyboardButton(b.label, callback_data=f"{b.action}:{b.value}")]
-                 for b in message.buttons]
-            )
+        markup = _keyboard(message.buttons) if message.buttons else None
         parts = split_text(message.text)
         quote = None
         if address.reply_to and address.chat_id.startswith("-"):  # a group: quote the question
@@ -320,6 +375,31 @@ class TelegramChannel:
             raise send_error(exc) from exc
         return sent_ids[-1]
 
+    async def fetch_file(self, ref: str, max_bytes: int) -> bytes:
+        """The bytes of a file a citizen sent (`Attachment.ref`), held in memory.
+
+        The size getFile reports is checked before downloading, so an oversized photo costs
+        one API call instead of the download. Too big or unknown is permanent (retrying
+        cannot help); network and 5xx errors are not.
+        """
+        try:
+            file = await self.application.bot.get_file(ref)
+            if file.file_size is not None and file.file_size > max_bytes:
+                raise SendError(
+                    f"telegram: file {ref} has {file.file_size} bytes, over {max_bytes}",
+                    permanent=True,
+                )
+            if not file.file_path:
+                raise SendError(f"telegram: file {ref} cannot be downloaded", permanent=True)
+            content = bytes(await file.download_as_bytearray())
+        except TelegramError as exc:
+            raise send_error(exc) from exc
+        if len(content) > max_bytes:  # getFile's size is optional: never keep more than allowed
+            raise SendError(
+                f"telegram: file {ref} has {len(content)} bytes, over {max_bytes}", permanent=True
+            )
+        return content
+
     async def send_poll(
         self, address: Address, question: str, options: list[str]
     ) -> tuple[str, str]:
@@ -327,8 +407,11 @@ class TelegramChannel:
         citizen; returns (message id, Telegram's poll id)."""
         try:
             sent = await self.application.bot.send_poll(
-                chat_id=address.chat_id, question=question, options=options,
-                is_anonymous=False, allows_multiple_answers=False,
+                chat_id=address.chat_id,
+                question=question,
+                options=options,
+                is_anonymous=False,
+                allows_multiple_answers=False,
                 message_thread_id=int(address.thread_id) if address.thread_id else None,
             )
         except TelegramError as exc:
@@ -338,8 +421,9 @@ class TelegramChannel:
 
     async def stop_poll(self, address: Address, message_id: str) -> None:
         try:
-            await self.application.bot.stop_poll(chat_id=address.chat_id,
-                                                 message_id=int(message_id))
+            await self.application.bot.stop_poll(
+                chat_id=address.chat_id, message_id=int(message_id)
+            )
         except BadRequest as exc:
             if "already closed" not in exc.message.lower():
                 raise send_error(exc) from exc

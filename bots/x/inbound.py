@@ -76,8 +76,10 @@ def _sender(data: dict[str, Any], users: dict[str, dict[str, Any]]) -> Sender:
     author = str(data.get("author_id") or "")
     user = users.get(author, {})
     name, username = user.get("name") or "", user.get("username") or ""
-    display = f"{name} (@{username})" if name and username else name or (
-        f"@{username}" if username else ""
+    display = (
+        f"{name} (@{username})"
+        if name and username
+        else name or (f"@{username}" if username else "")
     )
     lang = data.get("lang")
     language = lang if isinstance(lang, str) and lang not in _NOT_LANGUAGES else None
@@ -109,7 +111,10 @@ def to_inbound(
 ) -> InboundMessage | None:
     """The domain message for a post, or None for retweets and posts with no text left.
 
-    A mention (`listen_only=False`) may be a `/command`; a listened post never is.
+    A mention (`listen_only=False`) may be a `/command`; a listened post never is. A mention
+    that is a reply carries the post it answers as `reply_to_id`, so an answer to one of our
+    case updates finds its case; a listened post is never addressed to us (the channel leaves
+    those to the mentions poll), so what it replies to is someone else's post, not ours.
     """
     data = _data(tweet)
     if not data.get("id") or is_retweet(data):
@@ -132,6 +137,7 @@ def to_inbound(
         args=args,
         is_private=False,
         listen_only=listen_only,
+        reply_to_id=None if listen_only else replied_to(data),
     )
 
 

@@ -29,7 +29,7 @@ def test_to_inbound_reads_a_mention() -> None:
     includes = {"users": [{"id": "42", "name": "Dana K", "username": "dana_k"}]}
     event = to_inbound(post, includes)
     assert isinstance(event, InboundMessage)
-    assert event.text == 'Is &quot;Elm&quot; & 5th <closed>?'  # only what X escapes
+    assert event.text == "Is &quot;Elm&quot; & 5th <closed>?"  # only what X escapes
     assert event.address == Address("x", "42", "1800000000000000001", "1800000000000000001")
     assert event.sender.display_name == "Dana K (@dana_k)"
     assert event.sender.language_code == "es"
@@ -49,9 +49,24 @@ def test_to_inbound_commands_retweets_and_empty_mentions() -> None:
     assert to_inbound({**base, "text": "@SpringfieldGov "}) is None
 
 
+def test_to_inbound_names_the_post_a_mention_replies_to() -> None:
+    base = {"id": "1800000000000000003", "author_id": "42", "text": "@SpringfieldGov 2"}
+    reply = {**base, "referenced_tweets": [
+        {"type": "quoted", "id": "1799999999999999990"},
+        {"type": "replied_to", "id": "1799999999999999999"},
+    ]}  # fmt: skip
+    event = to_inbound(reply)
+    assert event is not None and event.reply_to_id == "1799999999999999999"
+    fresh = to_inbound(base)
+    assert fresh is not None and fresh.reply_to_id is None
+    listened = to_inbound({**reply, "text": "2 potholes on Elm"}, listen_only=True)
+    assert listened is not None and listened.reply_to_id is None  # never a reply to us
+
+
 words = st.one_of(
-    st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Zs", "Cc")), min_size=1,
-            max_size=12),
+    st.text(
+        st.characters(codec="utf-8", exclude_categories=("Cs", "Zs", "Cc")), min_size=1, max_size=12
+    ),
     st.sampled_from(["https://city.example/collection/schedule?zone=4", "🚧", "市政厅", "\n\n"]),
 )
 
@@ -149,7 +164,9 @@ async def test_listening_ingests_matches_listen_only(fake: FakeX) -> None:
     await channel.start(inbox)
     assert await channel.poll_listening() == 2
     assert [(e.text, e.listen_only) for e in inbox.events] == [
-        ("Huge pothole on Elm Street again", True), ("Lovely day in the park", True)]
+        ("Huge pothole on Elm Street again", True),
+        ("Lovely day in the park", True),
+    ]
     assert await channel.poll_listening() == 0
     await channel.stop()
 
@@ -187,8 +204,10 @@ async def test_refused_keys_turn_user_features_off_without_crashing(fake: FakeX)
     assert await channel.poll_mentions() == 0
     assert await channel.poll_listening() == 1  # the bearer token still reads
     assert len(fake.calls_to("me")) == 1 and not fake.calls_to("mentions")
-    assert len(notes.texts) == 1 and "answering mentions, reply posts, direct messages" in (
-        notes.texts[0])
+    assert (
+        len(notes.texts) == 1
+        and "answering mentions, reply posts, direct messages" in (notes.texts[0])
+    )
     with pytest.raises(SendError) as caught:
         await channel.send(OutboundMessage(Address("x", "1", None, "2"), "hi"))
     assert caught.value.permanent

@@ -108,24 +108,37 @@ class CitizenActions(BotApiState):
             language_code=language_code, chat_id=chat_id, chat_type=chat_type,
             chat_title=chat_title,
         ))  # fmt: skip
-        reply = None
-        if reply_to_message_id is not None:
-            target = self._messages.get((chat["id"], reply_to_message_id))
-            if target is None:
-                raise ValueError(f"no message {reply_to_message_id} in chat {chat['id']}")
-            reply = {k: v for k, v in target.items() if k != "reply_to_message"}
+        reply = self._original_of_reply(chat, reply_to_message_id)
         message = self._new_message(
             chat, user, reply_to_message=reply, text=text, entities=detect_entities(text)
         )
         return self._emit({"message": message})
 
+    def _original_of_reply(self, chat: JSON, message_id: int | None) -> JSON | None:
+        """The ``reply_to_message`` of a reply: the original message in the same chat, without
+        its own ``reply_to_message`` (the Bot API never nests them)."""
+        if message_id is None:
+            return None
+        target = self._messages.get((chat["id"], message_id))
+        if target is None:
+            raise ValueError(f"no message {message_id} in chat {chat['id']}")
+        return {k: v for k, v in target.items() if k != "reply_to_message"}
+
     def user_sends_location(
-        self, latitude: float, longitude: float, **who: Unpack[Citizen]
+        self,
+        latitude: float,
+        longitude: float,
+        *,
+        reply_to_message_id: int | None = None,
+        **who: Unpack[Citizen],
     ) -> JSON:
-        """A user shares a location pin (e.g. where a pothole is)."""
+        """A user shares a location pin (e.g. where a pothole is), maybe replying to a message
+        (e.g. the bot asking where the problem is)."""
         user, chat = self._who(who)
+        reply = self._original_of_reply(chat, reply_to_message_id)
         location = {"latitude": float(latitude), "longitude": float(longitude)}
-        return self._emit({"message": self._new_message(chat, user, location=location)})
+        message = self._new_message(chat, user, reply_to_message=reply, location=location)
+        return self._emit({"message": message})
 
     def user_sends_photo(
         self,
@@ -134,16 +147,19 @@ class CitizenActions(BotApiState):
         width: int = 1280,
         height: int = 960,
         content: bytes = b"\xff\xd8\xff\xe0fake-jpeg\xff\xd9",
+        reply_to_message_id: int | None = None,
         **who: Unpack[Citizen],
     ) -> JSON:
         """A user sends a photo; its sizes are downloadable through getFile + the file URL."""
         user, chat = self._who(who)
+        reply = self._original_of_reply(chat, reply_to_message_id)
         sizes = photo_sizes(f"{self._next('file'):06d}", width, height)
         for size in sizes:
             self.files[size["file_id"]] = (f"photos/{size['file_unique_id']}.jpg", content)
         message = self._new_message(
             chat,
             user,
+            reply_to_message=reply,
             photo=sizes,
             caption=caption,
             caption_entities=detect_entities(caption) if caption else None,
