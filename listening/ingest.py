@@ -21,7 +21,7 @@ from listening.models import Citizen, Conversation, Message
 from listening.outbox import Outbox, citizen_stream, enqueue
 from listening.trend_tables import MessageVector, pack_vector
 from responders.chain import HandleLater, OpenCase, Reply, ResponderChain, Turn
-from responders.models import Case
+from responders.models import Case, CaseAttachment, CaseReporter
 from responders.texts import pick_language, say
 from townhall.db import Database, insert_or_ignore
 from townhall.domain import (
@@ -134,6 +134,13 @@ def store_event(session: Session, event: InboundEvent, pseudonym: str) -> Stored
     assert message is not None and message.id is not None
     if not inserted:  # the same update raced in through another task or replica
         return Stored(message.id, citizen.id, conversation.id, None, None, True)
+    if isinstance(event, InboundMessage):
+        for attachment in event.attachments:  # kept by reference; a case claims them later
+            session.add(CaseAttachment(
+                message_id=message.id, citizen_id=citizen.id, channel=event.channel,
+                kind=attachment.kind, ref=attachment.ref[:200], size=attachment.size,
+                latitude=attachment.latitude, longitude=attachment.longitude,
+            ))
 
     open_case = _open_case(session, citizen.id)
     return Stored(message.id, citizen.id, conversation.id, citizen.language, open_case, False,
@@ -144,7 +151,8 @@ def _open_case(session: Session, citizen_id: int, except_opened_by: int = 0) -> 
     """The citizen's newest open case, except one opened by the message being handled."""
     case = session.exec(
         select(Case)
-        .where(Case.citizen_id == citizen_id, Case.status != "resolved")
+        .join(CaseReporter, col(CaseReporter.case_id) == col(Case.id))
+        .where(CaseReporter.citizen_id == citizen_id, Case.status != "resolved")
         .where(Case.opened_by_message_id != except_opened_by)
         .order_by(col(Case.id).desc())
     ).first()
@@ -171,7 +179,7 @@ def outbound_for(
 ) -> list[OutboundMessage]:
     """Where a reply goes: back where the event came from, except a private matter asked in
     public, which goes to the sender's private chat with a pointer left in the public one."""
-    if reply is None:
+    if reply is None or not reply.text:  # nothing to say here (told through the case instead)
         return []
     private_address = event.private_address if isinstance(event, InboundMessage) else None
     if not reply.private or private_address is None:
@@ -270,7 +278,7 @@ class Ingestor:
             )
             return
         classification = Classification()
-        if isinstance(event, InboundMessage) and event.command is None:
+        if isinstance(event, InboundMessage) and event.command is None and event.text.strip():
             classification = await self.pipeline.classify(event.text[:CLASSIFY_CHARS])
         language = pick_language(
             stored.citizen_language,

@@ -1,26 +1,45 @@
-"""The case service: opening cases and everything staff do to them.
+"""The case service: opening cases and everything staff and citizens do to them.
 
 Each operation is one transaction that changes the case, appends a `CaseEvent`, and records what
-must be delivered (the citizen's notification, the refreshed staff card) in the outbox. So a case
-never changes without the citizen and the card hearing about it, and never the other way round.
+must be delivered (every attached citizen's notification, the refreshed staff card) in the
+outbox. So a case never changes without the citizens and the card hearing about it, and never the
+other way round. Merging, splitting and duplicates live in `case_merge`, ratings and reopening
+in `case_feedback`; both build on the same records (`case_records`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
 from listening.models import Citizen, Message
-from listening.outbox import Outbox, citizen_stream, enqueue
-from responders.models import Case, CaseEvent, Correction
+from listening.outbox import Outbox, enqueue
+from responders.business_hours import BusinessCalendar
+from responders.case_records import (
+    add_reporter,
+    attach_message,
+    case_stream,
+    claim_attachments,
+    log_event,
+    notify_reporters,
+    queue_card,
+)
+from responders.models import Case, CaseAttachment, CaseEvent, CaseRating, CaseReporter, Correction
+from responders.queues import Queues
+from responders.sla import deadlines
 from responders.texts import say
+from townhall.case_settings import CaseSettings
 from townhall.db import Database
-from townhall.domain import Address, CaseStatus, OutboundMessage, utcnow
+from townhall.domain import Address, Button, CaseStatus, utcnow
 
 SENTIMENTS = ["negative", "neutral", "positive"]
+# photos and locations shared this long before a case opens are taken to be about it
+PENDING_ATTACHMENTS = timedelta(hours=1)
+MERGE_CHOICES = 20  # newest open cases offered in a card's "Merge into" menu
+THEN = ("open", "waiting", "resolve")  # what a staff reply does to the case besides answering
 
 
 class CaseError(Exception):
@@ -35,31 +54,44 @@ class CaseView:
     citizen_name: str | None
     recent_messages: list[tuple[datetime, str]]
     events: list[CaseEvent]
+    reporters: int = 1
+    case_messages: list[tuple[int, str]] = field(default_factory=list)  # (id, text), not the first
+    attachments: list[CaseAttachment] = field(default_factory=list)
+    ratings: list[CaseRating] = field(default_factory=list)
+    # other open cases staff may merge this one into: (id, reference, summary)
+    merge_candidates: list[tuple[int, str, str]] = field(default_factory=list)
 
 
-def case_stream(case_id: int) -> str:
-    return f"case:{case_id}"
+def rating_buttons(case_id: int) -> tuple[Button, ...]:
+    return tuple(Button(str(score), "case_rate", f"{case_id}:{score}") for score in range(1, 6))
 
 
 class CaseService:
     def __init__(
         self, db: Database, outbox: Outbox, *, city_name: str, prefix: str = "TH",
-        categories: list[str] | None = None,
+        categories: list[str] | None = None, queues: Queues | None = None,
+        calendar: BusinessCalendar | None = None, reopen_days: float = 7.0,
+        services: dict[str, str] | None = None,
     ):
         self.db = db
         self.outbox = outbox
         self.city_name = city_name
         self.prefix = prefix
         self.categories = list(categories or [])
+        self.queues = queues or Queues(CaseSettings(), "")
+        self.calendar = calendar or BusinessCalendar.always()
+        self.reopen_days = reopen_days
+        self.services = dict(services or {})  # category -> Open311 service_code
 
     # --- citizen side -------------------------------------------------------------------------
 
     async def open(
         self, *, message_id: int, citizen_id: int, conversation_id: int, address: Address,
         summary: str, language: str, suggestions: list[dict],
-        labels: dict[str, str] | None = None, abusive: bool = False,
+        labels: dict[str, str] | None = None, abusive: bool = False, vector: bytes | None = None,
     ) -> Case:
-        """Open a case for a message (idempotent per message) and queue its staff card."""
+        """Open a case for a message (idempotent per message), route it to its queue, start its
+        SLA clocks, and queue its staff card."""
 
         def work(session: Session) -> Case:
             existing = session.exec(
@@ -67,61 +99,83 @@ class CaseService:
             ).first()
             if existing is not None:
                 return existing
+            category = (labels or {}).get("category")
+            queue = self.queues.route(
+                category=category, language=language, channel=address.channel, text=summary,
+                abusive=abusive,
+            )
+            now = utcnow()
+            due = deadlines(self.calendar, self.queues.sla(queue.id, category), now)
             case = Case(
                 citizen_id=citizen_id, conversation_id=conversation_id,
                 opened_by_message_id=message_id, channel=address.channel,
                 address=address.as_dict(), summary=summary, language=language,
-                suggestions=suggestions, category=(labels or {}).get("category"),
-                sentiment=(labels or {}).get("sentiment"),
-                abusive=abusive,
+                suggestions=suggestions, category=category,
+                sentiment=(labels or {}).get("sentiment"), abusive=abusive, queue=queue.id,
+                first_response_due=due.first_response_due, resolution_due=due.resolution_due,
+                vector=vector, created_at=now, updated_at=now,
             )
             session.add(case)
             session.flush()
             assert case.id is not None
             case.reference = f"{self.prefix}-{case.id:05d}"
-            self._attach_message(session, message_id, case.id)
-            self._log(session, case, "citizen", "opened", summary)
-            self._queue_card(session, case)
+            add_reporter(session, case, citizen_id=citizen_id, message_id=message_id,
+                         address=address, language=language)
+            attach_message(session, message_id, case)
+            claim_attachments(session, case, self._pending_attachments(session, citizen_id, now))
+            log_event(session, case, "citizen", "opened", summary)
+            queue_card(session, case)
+            self._submit_to_311(session, case)
             return case
 
-        case = await self.db.run(work)
-        self.outbox.wake()
-        return case
+        return await self._run(work)
 
     async def add_citizen_message(self, case_id: int, message_id: int, text: str) -> Case:
         """A citizen wrote again while their case is open: add it to the case and its thread."""
 
         def work(session: Session) -> Case:
             case = self._get(session, case_id)
-            self._attach_message(session, message_id, case_id)
-            self._log(session, case, "citizen", "citizen_message", text)
-            enqueue(
-                session, key=f"note:message:{message_id}", kind="note",
-                stream=case_stream(case_id),
-                payload={"case_id": case_id, "text": text, "author": "citizen"},
-            )
-            self._queue_card(session, case)
+            attach_message(session, message_id, case)
+            if text:
+                log_event(session, case, "citizen", "citizen_message", text)
+                enqueue(
+                    session, key=f"note:message:{message_id}", kind="note",
+                    stream=case_stream(case_id),
+                    payload={"case_id": case_id, "text": text, "author": "citizen"},
+                )
+            else:
+                log_event(session, case, "citizen", "attachment")
+            if case.status == CaseStatus.WAITING.value:  # the answer staff waited for
+                case.status = (CaseStatus.CLAIMED if case.assignee else CaseStatus.NEW).value
+            queue_card(session, case)
+            self._submit_to_311(session, case)  # a location may have made it possible
             return case
 
-        case = await self.db.run(work)
-        self.outbox.wake()
-        return case
+        return await self._run(work)
 
     async def open_case_of(self, citizen_id: int) -> Case | None:
+        """The citizen's most recent open case, including those they joined as a reporter."""
+
         def work(session: Session) -> Case | None:
             return session.exec(
                 select(Case)
-                .where(Case.citizen_id == citizen_id, Case.status != CaseStatus.RESOLVED.value)
+                .join(CaseReporter, col(CaseReporter.case_id) == col(Case.id))
+                .where(CaseReporter.citizen_id == citizen_id,
+                       Case.status != CaseStatus.RESOLVED.value)
                 .order_by(col(Case.id).desc())
             ).first()
 
         return await self.db.run(work)
 
     async def cases_of(self, citizen_id: int, reference: str | None = None) -> list[Case]:
-        """A citizen's open cases, or the one named by `reference` if it is theirs."""
+        """A citizen's open cases (opened or joined), or the one named by `reference`."""
 
         def work(session: Session) -> list[Case]:
-            query = select(Case).where(Case.citizen_id == citizen_id)
+            query = (
+                select(Case)
+                .join(CaseReporter, col(CaseReporter.case_id) == col(Case.id))
+                .where(CaseReporter.citizen_id == citizen_id)
+            )
             if reference:
                 query = query.where(Case.reference == reference.strip().upper())
             else:
@@ -138,58 +192,117 @@ class CaseService:
             if case.assignee == staff_id:
                 return case
             case.assignee = staff_id
-            if case.status == CaseStatus.NEW.value:
+            if case.status in (CaseStatus.NEW.value, CaseStatus.REOPENED.value):
                 case.status = CaseStatus.CLAIMED.value
-                self._notify(session, case, f"claimed:{case_id}:{staff_id}", "case_claimed")
-            self._log(session, case, staff_id, "claimed")
-            self._queue_card(session, case)
+                notify_reporters(
+                    session, case, f"claimed:{case_id}:{staff_id}:{case.reopened_at}",
+                    lambda lang: say("case_claimed", lang, ref=case.reference),
+                )
+            log_event(session, case, staff_id, "claimed")
+            queue_card(session, case)
             return case
 
-        return await self._staff_op(work)
+        return await self._run(work)
 
-    async def reply(self, case_id: int, staff_id: str, text: str, *, idempotency_key: str) -> Case:
-        """Send `text` to the citizen on the channel they used. Idempotent per key."""
+    async def reply(
+        self, case_id: int, staff_id: str, text: str, *, idempotency_key: str,
+        then: str = "open",
+    ) -> Case:
+        """Send `text` to every citizen attached to the case, on the channel each used; `then`
+        "waiting" asks them for an answer, "resolve" resolves the case with `text` as the note.
+        Idempotent per key."""
         text = text.strip()
         if not text:
             raise CaseError("The reply is empty.")
+        if then not in THEN:
+            raise CaseError(f"Unknown follow-up {then!r}.")
+        if then == "resolve":
+            return await self.resolve(case_id, staff_id, note=text, key=idempotency_key)
 
         def work(session: Session) -> Case:
             case = self._open_case(session, case_id)
-            message = say(
-                "staff_reply", case.language or "en",
-                city=self.city_name, ref=case.reference, text=text,
+            key_text = "case_waiting" if then == "waiting" else "staff_reply"
+            told = notify_reporters(
+                session, case, f"reply:{idempotency_key}",
+                lambda lang: say(key_text, lang, city=self.city_name, ref=case.reference,
+                                 text=text),
             )
-            address = Address.from_dict(case.address)
-            if not enqueue(
-                session, key=f"staff-reply:{idempotency_key}", kind="message",
-                stream=citizen_stream(address),
-                payload=OutboundMessage(address, message).as_dict(),
-            ):
+            if not told:
                 return case  # the same submission delivered twice
             case.assignee = case.assignee or staff_id
-            case.status = CaseStatus.ANSWERED.value
+            waiting = then == "waiting"
+            case.status = (CaseStatus.WAITING if waiting else CaseStatus.ANSWERED).value
             case.first_response_at = case.first_response_at or utcnow()
-            self._log(session, case, staff_id, "replied", text)
-            self._queue_card(session, case)
+            log_event(session, case, staff_id, "asked" if waiting else "replied", text)
+            queue_card(session, case)
             return case
 
-        return await self._staff_op(work)
+        return await self._run(work)
 
-    async def resolve(self, case_id: int, staff_id: str) -> Case:
+    async def resolve(
+        self, case_id: int, staff_id: str, *, note: str | None = None, key: str | None = None
+    ) -> Case:
+        """Resolve the case and ask every reporter how satisfied they are (1-5 buttons)."""
+
         def work(session: Session) -> Case:
             case = self._get(session, case_id)
             if case.status == CaseStatus.RESOLVED.value:
+                if note and key is None:
+                    raise CaseError(f"Case {case.reference} is already resolved.")
                 return case
+            now = utcnow()
             case.status = CaseStatus.RESOLVED.value
-            case.resolved_at = utcnow()
+            case.resolved_at = now
             case.assignee = case.assignee or staff_id
-            self._notify(session, case, f"resolved:{case_id}:{case.resolved_at.isoformat()}",
-                         "case_resolved")
-            self._log(session, case, staff_id, "resolved")
-            self._queue_card(session, case)
+            if note and case.first_response_at is None:
+                case.first_response_at = now
+            days = f"{self.reopen_days:g}"
+            notify_reporters(
+                session, case, f"resolved:{case_id}:{key or now.isoformat()}",
+                lambda lang: say(
+                    "case_resolved", lang, ref=case.reference, days=days,
+                    note=say("case_note", lang, text=note) if note else "",
+                ),
+                lambda lang: rating_buttons(case_id),
+            )
+            log_event(session, case, staff_id, "resolved", note)
+            queue_card(session, case)
             return case
 
-        return await self._staff_op(work)
+        return await self._run(work)
+
+    async def reopen(self, case_id: int, citizen_id: int, message_id: int, text: str) -> Case:
+        """A citizen says their resolved case is not solved: it opens again, with its SLA clock
+        for resolution restarted and the message in its thread."""
+
+        def work(session: Session) -> Case:
+            case = self._get(session, case_id)
+            if case.status != CaseStatus.RESOLVED.value:
+                return case
+            now = utcnow()
+            case.status = CaseStatus.REOPENED.value
+            case.resolved_at = None
+            case.reopened_at = now
+            case.sla_stage = 0
+            sla = self.queues.sla(case.queue, case.category)
+            case.resolution_due = deadlines(self.calendar, sla, now).resolution_due
+            attach_message(session, message_id, case)
+            log_event(session, case, "citizen", "reopened", text or None)
+            if text:
+                enqueue(
+                    session, key=f"note:message:{message_id}", kind="note",
+                    stream=case_stream(case_id),
+                    payload={"case_id": case_id, "text": f"(reopened) {text}",
+                             "author": "citizen"},
+                )
+            notify_reporters(
+                session, case, f"reopened:{case_id}:{now.isoformat()}",
+                lambda lang: say("case_reopened", lang, ref=case.reference),
+            )
+            queue_card(session, case)
+            return case
+
+        return await self._run(work)
 
     async def correct(self, case_id: int, staff_id: str, kind: str, value: str) -> Case:
         """Staff say a classifier was wrong: store the correction and show it on the card."""
@@ -209,11 +322,45 @@ class CaseService:
                     value=value, previous=previous, staff_id=staff_id,
                 )
             )
-            self._log(session, case, staff_id, f"{kind}_corrected", f"{previous} → {value}")
-            self._queue_card(session, case)
+            log_event(session, case, staff_id, f"{kind}_corrected", f"{previous} → {value}")
+            queue_card(session, case)
+            if kind == "category":
+                self._submit_to_311(session, case)
             return case
 
-        return await self._staff_op(work)
+        return await self._run(work)
+
+    async def move(self, case_id: int, staff_id: str, queue_id: str) -> Case:
+        """Send the case to another queue: its card moves to that queue's channel (the old one
+        says where it went), its history stays, and its SLA becomes the new queue's."""
+        queue = self.queues.get(queue_id)
+        if queue.id != queue_id:
+            raise CaseError(f"There is no queue {queue_id!r}.")
+
+        def work(session: Session) -> Case:
+            case = self._open_case(session, case_id)
+            if case.queue == queue.id:
+                return case
+            previous = self.queues.get(case.queue)
+            if case.card_channel and case.card_ts and case.card_channel != queue.channel:
+                enqueue(
+                    session, key=f"card-moved:{case_id}:{case.card_ts}", kind="card_moved",
+                    stream=case_stream(case_id),
+                    payload={"case_id": case_id, "channel": case.card_channel,
+                             "ts": case.card_ts, "queue": queue.name, "to": queue.channel},
+                )
+                case.card_channel = case.card_ts = None
+            case.queue = queue.id
+            due = deadlines(self.calendar, self.queues.sla(queue.id, case.category),
+                            case.created_at)
+            case.first_response_due, case.resolution_due = (
+                due.first_response_due, due.resolution_due
+            )
+            log_event(session, case, staff_id, "moved", f"{previous.name} → {queue.name}")
+            queue_card(session, case)
+            return case
+
+        return await self._run(work)
 
     async def note(
         self, case_id: int, staff_id: str, kind: str, note: str, *, detail: str | None = None,
@@ -229,16 +376,24 @@ class CaseService:
                 stream=case_stream(case_id), payload={"case_id": case_id, "text": note},
             ):
                 return case  # the same action delivered twice
-            self._log(session, case, staff_id, kind, detail)
-            self._queue_card(session, case)
+            log_event(session, case, staff_id, kind, detail)
+            queue_card(session, case)
             return case
 
-        return await self._staff_op(work)
+        return await self._run(work)
 
     async def find_by_card(self, channel: str, ts: str) -> Case | None:
         def work(session: Session) -> Case | None:
             return session.exec(
                 select(Case).where(Case.card_channel == channel, Case.card_ts == ts)
+            ).first()
+
+        return await self.db.run(work)
+
+    async def find(self, reference: str) -> Case | None:
+        def work(session: Session) -> Case | None:
+            return session.exec(
+                select(Case).where(Case.reference == reference.strip().upper())
             ).first()
 
         return await self.db.run(work)
@@ -258,9 +413,31 @@ class CaseService:
             events = session.exec(
                 select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(col(CaseEvent.id))
             ).all()
+            count = len(session.exec(
+                select(CaseReporter.id).where(CaseReporter.case_id == case_id)
+            ).all())
+            messages = session.exec(
+                select(Message.id, Message.text)
+                .where(Message.case_id == case_id, Message.id != case.opened_by_message_id,
+                       Message.kind == "message")
+                .order_by(col(Message.id))
+            ).all()
+            attachments = session.exec(
+                select(CaseAttachment).where(CaseAttachment.case_id == case_id)
+            ).all()
+            ratings = session.exec(select(CaseRating).where(CaseRating.case_id == case_id)).all()
+            others = session.exec(
+                select(Case.id, Case.reference, Case.summary)
+                .where(Case.id != case_id, Case.status != CaseStatus.RESOLVED.value)
+                .order_by((col(Case.category) == case.category).desc(), col(Case.id).desc())
+                .limit(MERGE_CHOICES)
+            ).all()
             return CaseView(
                 case, citizen.display_name if citizen else None,
                 [(sent_at, text) for sent_at, text in reversed(rows)], list(events),
+                max(count, 1), [(int(i), t) for i, t in messages if i is not None],
+                list(attachments), list(ratings),
+                [(int(i), r or "", s) for i, r, s in others if i is not None],
             )
 
         return await self.db.run(work)
@@ -275,7 +452,7 @@ class CaseService:
 
     # --- helpers ------------------------------------------------------------------------------
 
-    async def _staff_op(self, work: Callable[[Session], Case]) -> Case:
+    async def _run(self, work: Callable[[Session], Case]) -> Case:
         case = await self.db.run(work)
         self.outbox.wake()
         return case
@@ -293,31 +470,36 @@ class CaseService:
             raise CaseError(f"Case {case.reference} is already resolved.")
         return case
 
-    @staticmethod
-    def _attach_message(session: Session, message_id: int, case_id: int) -> None:
-        message = session.get(Message, message_id)
-        if message is not None:
-            message.case_id = case_id
-            session.add(message)
+    async def pending_location(self, citizen_id: int) -> tuple[float, float] | None:
+        """Where the citizen's report is, when they shared a pin just before writing it."""
+
+        def work(session: Session) -> tuple[float, float] | None:
+            pins = [a for a in self._pending_attachments(session, citizen_id, utcnow())
+                    if a.kind == "location" and a.latitude is not None]
+            last = pins[-1] if pins else None
+            return (last.latitude, last.longitude) if last and last.longitude is not None else None
+
+        return await self.db.run(work)
 
     @staticmethod
-    def _log(session: Session, case: Case, actor: str, kind: str, text: str | None = None) -> None:
-        case.updated_at = utcnow()
-        session.add(case)
-        session.add(CaseEvent(case_id=case.id, actor=actor, kind=kind, text=text))
+    def _pending_attachments(
+        session: Session, citizen_id: int, now: datetime
+    ) -> list[CaseAttachment]:
+        return list(session.exec(
+            select(CaseAttachment).where(
+                CaseAttachment.citizen_id == citizen_id,
+                col(CaseAttachment.case_id).is_(None),
+                CaseAttachment.created_at >= now - PENDING_ATTACHMENTS,
+            ).order_by(col(CaseAttachment.id))
+        ).all())
 
-    def _notify(self, session: Session, case: Case, key: str, text_key: str) -> None:
-        address = Address.from_dict(case.address)
-        text = say(text_key, case.language or "en", ref=case.reference, city=self.city_name)
+    def _submit_to_311(self, session: Session, case: Case) -> None:
+        """Queue the case for the city's 311 system when its category is mapped to a service
+        (once per category and location: a new location or category tries again)."""
+        if case.service_request_id or case.category not in self.services:
+            return
+        where = f"{case.latitude},{case.longitude}" if case.latitude is not None else "-"
         enqueue(
-            session, key=f"notify:{key}", kind="message", stream=citizen_stream(address),
-            payload=OutboundMessage(address, text).as_dict(),
-        )
-
-    @staticmethod
-    def _queue_card(session: Session, case: Case) -> None:
-        """Queue a refresh of the staff card; one pending refresh per case is enough."""
-        enqueue(
-            session, key=f"card:{case.id}:{case.updated_at.isoformat()}", kind="card",
-            stream=case_stream(case.id or 0), payload={"case_id": case.id},
+            session, key=f"open311:{case.id}:{case.category}:{where}", kind="open311_submit",
+            stream=f"open311:{case.id}", payload={"case_id": case.id},
         )

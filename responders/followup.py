@@ -7,6 +7,19 @@ from responders.chain import Reply, Turn
 from responders.texts import say
 
 
+class AttachmentResponder:
+    """A photo or location with no words and no open case: ask what the problem is; the case
+    the next message opens takes the attachment along (`CaseService.open`)."""
+
+    name = "attachment"
+
+    async def respond(self, turn: Turn) -> Reply | None:
+        message = turn.message
+        if message is None or message.text.strip() or not message.attachments:
+            return None
+        return Reply(say("attachment_pending", turn.language), self.name, private=True)
+
+
 class FollowUpResponder:
     name = "followup"
 
@@ -20,7 +33,8 @@ class FollowUpResponder:
         case = await self.cases.add_citizen_message(
             turn.open_case.id, turn.message_id, message.text
         )
+        key = "added_to_case" if message.text.strip() else "attachment_saved"
         return Reply(
-            say("added_to_case", turn.language, ref=case.reference), self.name, case_id=case.id,
+            say(key, turn.language, ref=case.reference), self.name, case_id=case.id,
             private=True,
         )

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from townhall.domain import CaseStatus, utcnow
@@ -57,6 +57,8 @@ class Case(SQLModel, table=True):
     merged_into_id: int | None = Field(default=None, foreign_key="cases.id")
     latitude: float | None = None
     longitude: float | None = None
+    # the opening message's sentence embedding (float16): new reports are compared with it
+    vector: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     # the city's 311 system (Open311 GeoReport v2), when the category is mapped to a service
     service_request_id: str | None = Field(default=None, max_length=64, index=True)
     open311_status: str | None = Field(default=None, max_length=32)

@@ -21,6 +21,7 @@ HELP = (
     "• `/townhall poll`: a new poll for a topic's subscribers or a Telegram group\n"
     "• `/townhall announce TOPIC MESSAGE`: a message to everyone subscribed to TOPIC\n"
     "• `/townhall consult`: opinion consultations (new, list, report, close)\n"
+    "• `/townhall queue [NAME]`: a queue's open cases, oldest first, with their SLA\n"
     "Cases arrive as cards in the triage channel: Claim, Reply or Resolve them there."
 )
 
@@ -30,10 +31,12 @@ class StaffCommands:
         self, listening: ListeningQueries | None = None,
         announcements: Announcements | None = None,
         consult: Callable[[str, str], Awaitable[str]] | None = None,
+        queue: Callable[[str], Awaitable[str]] | None = None,
     ):
         self.listening = listening
         self.announcements = announcements
         self.consult = consult
+        self.queue = queue
 
     async def run(self, text: str, staff_id: str) -> str:
         """The answer to `/townhall <text>` typed by `staff_id`; never raises for bad input."""
@@ -42,6 +45,8 @@ class StaffCommands:
             return await self._listen(rest.strip(), staff_id)
         if word.lower() == "announce" and self.announcements is not None:
             return await self._announce(rest.strip())
+        if word.lower() == "queue" and self.queue is not None:
+            return await self.queue(rest)
         if word.lower() == "consult" and self.consult is not None:
             return await self.consult(rest.strip(), staff_id)
         return HELP

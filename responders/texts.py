@@ -6,6 +6,8 @@ hard-codes English.
 
 from __future__ import annotations
 
+from responders.case_texts import CASE_TEXTS
+
 LANGUAGES = ("en", "es", "fr")
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -60,11 +62,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "A member of our team is now working on your case {ref}.",
         "es": "Una persona de nuestro equipo ya está trabajando en su caso {ref}.",
         "fr": "Un membre de notre équipe s'occupe maintenant de votre dossier {ref}.",
-    },
-    "case_resolved": {
-        "en": "Your case {ref} has been resolved. If you need anything else, just write here.",
-        "es": "Su caso {ref} se ha resuelto. Si necesita algo más, escriba aquí.",
-        "fr": "Votre dossier {ref} est résolu. Pour toute autre demande, écrivez-nous ici.",
     },
     "status_none": {
         "en": "You have no open cases.",
@@ -177,6 +174,9 @@ TEXTS.update({
         "fr": "Résultats du sondage : {question}\n{lines}\n{voters} personnes ont voté. Merci !",
     },
 })
+
+
+TEXTS.update(CASE_TEXTS)
 
 
 def say(key: str, language: str, **values: object) -> str:

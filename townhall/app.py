@@ -35,7 +35,7 @@ from polls.sending import PollSender
 from polls.service import PollForms, PollService, PollVoteResponder
 from polls.subscriptions import SubscriptionResponder, Topics
 from responders.abuse import AbuseResponder
-from responders.cases import CaseService
+from responders.case_feedback import CaseFeedbackResponder
 from responders.chain import ResponderChain
 from responders.commands import CommandResponder
 from responders.escalation import EscalationResponder
@@ -43,12 +43,14 @@ from responders.faq import FaqEntry, FaqMatcher, FaqResponder
 from responders.faq_admin import draft_from_case
 from responders.faq_dialogue import FaqDialogueResponder
 from responders.faq_match import Policy
-from responders.followup import FollowUpResponder
+from responders.followup import AttachmentResponder, FollowUpResponder
 from responders.knowledge import KnowledgeBase
 from responders.language import LanguageResponder
+from responders.queue_report import QueueReport
 from responders.retraining import CategoryRetrainer, latest_model_dir, trained_at_of
 from responders.staff_commands import StaffCommands
 from responders.triage import Triage
+from townhall.case_parts import CaseParts
 from townhall.channels import build_slack, build_telegram, build_x
 from townhall.db import Database
 from townhall.domain import OutboundMessage, SendError, StaffAction
@@ -108,13 +110,14 @@ class Townhall:
             draft_minutes=consult.draft_minutes, report_channel=consult.report_channel,
             slack=has_console,
         )
-        self.cases = CaseService(
-            self.db, self.outbox, city_name=settings.city_name,
-            prefix=settings.cases.reference_prefix,
-            categories=[c.id for c in self.categories],
+        self.case_parts = CaseParts.build(
+            settings, self.db, self.outbox, [c.id for c in self.categories],
+            models.encoder.dimension,
         )
+        self.cases = self.case_parts.cases
         escalation = EscalationResponder(
-            self.cases, matcher, abuse_threshold=settings.classifiers.abuse_threshold
+            self.cases, matcher, abuse_threshold=settings.classifiers.abuse_threshold,
+            merger=self.case_parts.merger,
         )
         faq_settings = settings.faq
         faq = FaqResponder(
@@ -132,8 +135,10 @@ class Townhall:
                 ConsultationResponder(self.consultations),  # sees commands: cancels a draft
                 LanguageResponder(self.db),
                 SubscriptionResponder(self.db, self.topics),
+                CaseFeedbackResponder(self.case_parts.feedback),  # /reopen, ratings, comments
                 CommandResponder(self.cases, city_name=settings.city_name),
                 FollowUpResponder(self.cases),
+                AttachmentResponder(),
                 AbuseResponder(
                     settings.classifiers.abuse_policy, settings.classifiers.abuse_reply,
                     escalation, threshold=settings.classifiers.abuse_threshold,
@@ -161,6 +166,7 @@ class Townhall:
             faq_draft=lambda case_id: draft_from_case(self.cases, case_id),
             commands=lambda text, staff_id: self.staff_commands.run(text, staff_id),
             polls=PollForms(self.polls),
+            canned_draft=self.case_parts.canned_draft,
         )
         # keyword listening queries, shared by the X adapter and `/townhall listen`
         self.listening_queries = ListeningQueries(self.db, settings.x.listen_queries)
@@ -177,10 +183,16 @@ class Townhall:
             ConsultationCommands(
                 self.consultations, max_open_days=settings.polls.max_open_days
             ).consult_command,
+            QueueReport(self.db, self.cases.queues, self.cases.calendar),
         )
         names = {c.id: c.name for c in self.categories}
         self.triage = (
-            Triage(self.cases, self.console, names, knowledge=self.knowledge)
+            Triage(
+                self.cases, self.console, names, knowledge=self.knowledge,
+                merger=self.case_parts.merger, canned=self.case_parts.canned,
+                fetch_file=self._fetch_file, max_photo_bytes=settings.cases.max_photo_bytes,
+                max_attachments=settings.cases.max_attachments,
+            )
             if self.console else None
         )
         trends = settings.trends
@@ -210,6 +222,11 @@ class Townhall:
             self.outbox.register("card", self.triage.deliver_card)
             self.outbox.register("note", self.triage.deliver_note)
             self.outbox.register("notice", self.triage.deliver_notice)
+            self.outbox.register("card_moved", self.triage.deliver_card_moved)
+            self.outbox.register("case_photo", self.triage.deliver_photo)
+            self.outbox.register("sla_notice", self.triage.deliver_sla_notice)
+        if self.case_parts.open311 is not None:
+            self.outbox.register("open311_submit", self.case_parts.open311.submit)
         if self.alerts is not None:
             self.outbox.register("alert", self.alerts.deliver)
         self.outbox.register("poll", self.poll_sender.deliver)
@@ -263,6 +280,14 @@ class Townhall:
             raise SendError(f"channel {message.address.channel!r} is not enabled")
         return await channel.send(message)
 
+    async def _fetch_file(self, channel_name: str, ref: str, max_bytes: int) -> bytes:
+        """A file a citizen shared (a photo), from the channel it was shared on."""
+        channel = self.channels.get(channel_name)
+        fetch = getattr(channel, "fetch_file", None)
+        if fetch is None:
+            raise SendError(f"{channel_name} files cannot be fetched", permanent=True)
+        return await fetch(ref, max_bytes)
+
     async def _on_staff_action(self, action: StaffAction) -> None:
         """Alert buttons go to the alert desk, everything else to case triage."""
         if action.alert_id is not None and self.alerts is not None:
@@ -298,6 +323,10 @@ class Townhall:
             await channel.start(self.ingestor)
         if self.console is not None and self.triage is not None:
             await self.console.start(self._on_staff_action)
+        if self.case_parts.open311 is not None:
+            for problem in await self.case_parts.open311.validate():
+                if self.console is not None:
+                    await self.notify_staff(f":warning: 311 link: {problem}")
         schedule_jobs(self)
         self.scheduler.start()
 
@@ -311,6 +340,8 @@ class Townhall:
         await self.web.stop()
         await self.outbox.stop()
         await self.pipeline.close()
+        if self.case_parts.open311 is not None:
+            await self.case_parts.open311.client.aclose()
         self.db.close()
 
     async def health(self) -> dict[str, object]:

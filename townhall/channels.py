@@ -12,7 +12,7 @@ from datetime import timedelta
 from pydantic import SecretStr
 
 from bots.slack import SlackConsole
-from bots.slack.console import CommandRunner, FaqDrafter, PollCreator
+from bots.slack.console import CannedDrafter, CommandRunner, FaqDrafter, PollCreator
 from bots.telegram import TelegramChannel
 from bots.x import XApiClient, XChannel
 from bots.x.channel import Notify, QuerySource
@@ -71,7 +71,7 @@ def build_x(
 
 def build_slack(
     settings: Settings, *, faq_draft: FaqDrafter, commands: CommandRunner,
-    polls: PollCreator | None = None,
+    polls: PollCreator | None = None, canned_draft: CannedDrafter | None = None,
 ) -> SlackConsole | None:
     slack = settings.slack
     if not slack.enabled or not slack.triage_channel:
@@ -94,4 +94,5 @@ def build_slack(
         faq_draft=faq_draft,
         commands=commands,
         polls=polls,
+        canned_draft=canned_draft,
     )

@@ -186,6 +186,7 @@ class Card:
     buttons: tuple[Button, ...] = ()
     selects: tuple[Select, ...] = ()
     footer: str = ""
+    mention: str = ""  # who to ping when the card is first posted (Slack mention syntax)
 
 
 class CaseStatus(StrEnum):
@@ -222,6 +223,8 @@ class StaffAction:
     alert_id: int | None = None  # alert_track / alert_dismiss name an emerging-issue alert
     poll_id: int | None = None  # poll_close names a poll
     statement_id: int | None = None  # statement_approve / statement_reject name a statement
+    # what a reply does to its case besides answering: open | waiting | resolve
+    follow_up: str = "open"
 
 
 @dataclass(frozen=True)

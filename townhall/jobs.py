@@ -43,6 +43,15 @@ def schedule_jobs(app: Townhall) -> None:
         next_run_time=datetime.now(UTC), max_instances=1, coalesce=True,
     )
     app.scheduler.add_job(
+        app.case_parts.sla.run, "interval", seconds=app.settings.cases.check_seconds,
+        next_run_time=datetime.now(UTC), max_instances=1, coalesce=True,
+    )
+    if app.case_parts.open311 is not None:
+        app.scheduler.add_job(
+            app.case_parts.open311.poll, "interval",
+            minutes=app.settings.cases.open311.poll_minutes, max_instances=1, coalesce=True,
+        )
+    app.scheduler.add_job(
         app.polls.close_due, "interval", seconds=app.settings.polls.close_check_seconds,
         next_run_time=datetime.now(UTC), max_instances=1, coalesce=True,
     )

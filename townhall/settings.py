@@ -21,6 +21,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from townhall.case_settings import CaseSettings
+
 DEFAULT_CONFIG = Path("config/townhall.toml")
 ONNX_CACHE = Path("var/onnx")  # where the encoders' ONNX exports are kept
 
@@ -143,10 +145,6 @@ class ClassifierSettings(BaseModel):
     )
     retrain_min_corrections: int = 20
     retrain_interval_days: int = 7
-
-
-class CaseSettings(BaseModel):
-    reference_prefix: str = "TH"
 
 
 class TrendsSettings(BaseModel):

@@ -45,6 +45,8 @@ def card_blocks(card: Card) -> list[dict[str, Any]]:
             "text": {"type": "mrkdwn", "text": _clip(">" + escape(card.text), SECTION_LIMIT)},
         },
     ]
+    if card.mention:  # staff's own mention syntax, so not escaped
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": card.mention}]})
     if card.fields:
         blocks.append(
             {
@@ -97,7 +99,20 @@ def card_fallback_text(card: Card) -> str:
     return _clip(f"{card.title}: {card.text}", 300)
 
 
-def reply_modal(case_id: int, reference: str = "") -> dict[str, Any]:
+REPLY_THEN_BLOCK = "then"
+REPLY_THEN = {
+    "open": "Keep the case open",
+    "waiting": "Wait for the citizen's answer",
+    "resolve": "Resolve the case",
+}
+
+
+def reply_modal(case_id: int, reference: str = "", text: str = "") -> dict[str, Any]:
+    """The Reply form; `text` prefills it (a saved reply staff can edit before sending)."""
+    options = [
+        {"text": {"type": "plain_text", "text": label}, "value": value}
+        for value, label in REPLY_THEN.items()
+    ]
     return {
         "type": "modal",
         "callback_id": REPLY_MODAL,
@@ -107,10 +122,19 @@ def reply_modal(case_id: int, reference: str = "") -> dict[str, Any]:
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
             _text_input(
-                REPLY_BLOCK, f"Your reply {reference}".strip(), "", limit=INPUT_LIMIT,
-                multiline=True, hint="Sent to the citizen on the channel they wrote from.",
+                REPLY_BLOCK, f"Your reply {reference}".strip(), text, limit=INPUT_LIMIT,
+                multiline=True, hint="Sent to every reporter on the channel they wrote from.",
                 action_id=REPLY_INPUT,
-            )
+            ),
+            {
+                "type": "input",
+                "block_id": REPLY_THEN_BLOCK,
+                "label": {"type": "plain_text", "text": "Then"},
+                "element": {
+                    "type": "radio_buttons", "action_id": REPLY_THEN_BLOCK,
+                    "options": options, "initial_option": options[0],
+                },
+            },
         ],
     }
 

@@ -30,6 +30,7 @@ from bots.slack.blocks import (
     REPLY_BLOCK,
     REPLY_INPUT,
     REPLY_MODAL,
+    REPLY_THEN_BLOCK,
     faq_modal,
     reply_modal,
 )
@@ -41,6 +42,8 @@ from townhall.domain import FaqDraft, PollForm, StaffAction
 log = logging.getLogger(__name__)
 
 FaqDrafter = Callable[[int], Awaitable[FaqDraft]]
+# (case id, saved reply id) -> the saved reply's text in the case's language
+CannedDrafter = Callable[[int, str], Awaitable[str]]
 # (command text, staff user id) -> the answer shown to that staff member
 CommandRunner = Callable[[str, str], Awaitable[str]]
 
@@ -60,7 +63,10 @@ TARGET_BUTTONS = {
     "alert_track": "alert_id", "alert_dismiss": "alert_id", "poll_close": "poll_id",
     "statement_approve": "statement_id", "statement_reject": "statement_id",
 }
-SELECT_ACTIONS = {"case_recategorize": "recategorize", "case_sentiment": "sentiment"}
+SELECT_ACTIONS = {
+    "case_recategorize": "recategorize", "case_sentiment": "sentiment", "case_move": "move",
+    "case_merge": "merge", "case_split": "split",
+}
 class SlackConsole(SlackPosting):
     name = "slack"
 
@@ -76,11 +82,13 @@ class SlackConsole(SlackPosting):
         faq_draft: FaqDrafter | None = None,
         commands: CommandRunner | None = None,
         polls: PollCreator | None = None,
+        canned_draft: CannedDrafter | None = None,
     ):
         self.triage_channel = triage_channel
         self._faq_draft = faq_draft
         self._commands = commands
         self._polls = polls
+        self._canned_draft = canned_draft
         self.app_token = app_token
         self._staff_entries = list(staff)
         self._staff: set[str] = {s for s in staff if not s.startswith("S")}
@@ -140,8 +148,9 @@ class SlackConsole(SlackPosting):
         app.action("case_claim")(self._on_button)
         app.action("case_resolve")(self._on_button)
         app.action("case_reply")(self._on_reply_button)
-        app.action("case_recategorize")(self._on_select)
-        app.action("case_sentiment")(self._on_select)
+        for action_id in SELECT_ACTIONS:
+            app.action(action_id)(self._on_select)
+        app.action("case_canned")(self._on_canned_select)
         app.view(REPLY_MODAL)(self._on_reply_submitted)
         app.action("case_faq_add")(self._on_faq_button)
         for action_id in TARGET_BUTTONS:
@@ -218,14 +227,34 @@ class SlackConsole(SlackPosting):
         modal = reply_modal(int(action["value"]))
         await client.views_open(trigger_id=body["trigger_id"], view=modal)
 
+    async def _on_canned_select(
+        self, ack: Any, body: dict, action: dict, client: AsyncWebClient
+    ) -> None:
+        """A saved reply picked on a card: the Reply form opens with it, for staff to edit."""
+        await ack()
+        case_id, _, reply_id = action["selected_option"]["value"].partition(":")
+        text = ""
+        if self._canned_draft is not None:
+            try:
+                text = await self._canned_draft(int(case_id), reply_id)
+            except Exception as exc:  # an empty form still lets staff write the reply
+                log.warning("slack: no saved reply %s for case %s: %s", reply_id, case_id, exc)
+        await client.views_open(
+            trigger_id=body["trigger_id"], view=reply_modal(int(case_id), text=text)
+        )
+
     async def _on_reply_submitted(self, ack: Any, body: dict, view: dict) -> None:
-        text = view["state"]["values"][REPLY_BLOCK][REPLY_INPUT].get("value") or ""
+        values = view["state"]["values"]
+        text = values[REPLY_BLOCK][REPLY_INPUT].get("value") or ""
+        then = ((values.get(REPLY_THEN_BLOCK, {}).get(REPLY_THEN_BLOCK) or {})
+                .get("selected_option") or {}).get("value") or "open"
         action = StaffAction(
             kind="reply",
             staff_id=body["user"]["id"],
             key=f"slack-view:{view['id']}",
             case_id=int(view["private_metadata"]),
             text=text,
+            follow_up=then,
         )
         assert self._on_action is not None
         try:
@@ -287,14 +316,14 @@ class SlackConsole(SlackPosting):
         log.info("slack: poll %s created by %s", poll_id, staff_id)
 
     async def _on_message(self, event: dict) -> None:
-        """A staff reply in a card's thread goes to the citizen, like the Reply button."""
+        """A staff reply in a card's thread goes to the citizen, like the Reply button. Cards
+        live in every queue's channel; a thread that is not a card's is ignored by triage."""
         thread_ts = event.get("thread_ts")
         if (
             not thread_ts
             or thread_ts == event.get("ts")
             or event.get("subtype")
             or event.get("bot_id")
-            or event.get("channel") != self.triage_channel
             or not self.is_staff(event.get("user"))
         ):
             return

@@ -84,18 +84,18 @@ class Harness:
             timeout=timeout,
         )
 
-    def cards(self) -> list[dict[str, Any]]:
-        """Top-level messages in the triage channel with a case card."""
+    def cards(self, channel: str = TRIAGE_CHANNEL) -> list[dict[str, Any]]:
+        """Top-level messages in the channel (the triage channel) with a case card."""
         return [
-            m for m in self.slack.messages(TRIAGE_CHANNEL)
+            m for m in self.slack.messages(channel)
             if m.get("bot_id") and m.get("blocks") and m.get("thread_ts") in (None, m.get("ts"))
         ]
 
     async def wait_for_card(
-        self, predicate=lambda card: True, timeout: float = 10.0
+        self, predicate=lambda card: True, timeout: float = 10.0, channel: str = TRIAGE_CHANNEL
     ) -> dict[str, Any]:
         def find() -> dict[str, Any] | None:
-            return next((c for c in self.cards() if predicate(c)), None)
+            return next((c for c in self.cards(channel) if predicate(c)), None)
 
         return await self.slack.wait_for(find, timeout=timeout)
 

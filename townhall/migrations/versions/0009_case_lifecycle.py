@@ -11,7 +11,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = "0009"
 down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
@@ -136,6 +135,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("merged_into_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("latitude", sa.Float(), nullable=True))
         batch_op.add_column(sa.Column("longitude", sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column("vector", sa.LargeBinary(), nullable=True))
         batch_op.add_column(
             sa.Column(
                 "service_request_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True
@@ -159,8 +159,10 @@ def upgrade() -> None:
     # ### end Alembic commands ###
     # every existing case's citizen becomes its first reporter
     op.execute(
-        "INSERT INTO case_reporters (case_id, citizen_id, message_id, address, language, created_at)"
-        " SELECT id, citizen_id, opened_by_message_id, address, language, created_at FROM cases"
+        "INSERT INTO case_reporters"
+        " (case_id, citizen_id, message_id, address, language, created_at)"
+        " SELECT id, citizen_id, opened_by_message_id, address, language, created_at"
+        " FROM cases"
     )
 
 
@@ -174,6 +176,7 @@ def downgrade() -> None:
         batch_op.drop_column("open311_notes")
         batch_op.drop_column("open311_status")
         batch_op.drop_column("service_request_id")
+        batch_op.drop_column("vector")
         batch_op.drop_column("longitude")
         batch_op.drop_column("latitude")
         batch_op.drop_column("merged_into_id")
