@@ -27,10 +27,12 @@ from listening.digest_cases import (
     CaseFigures,
     FaqFigures,
     ResponseTimes,
+    Satisfaction,
     Targets,
     case_figures,
     faq_figures,
     response_times,
+    satisfaction,
 )
 from listening.digest_quotes import Quote, redact, representative_quotes
 from listening.digest_weeks import Week, last_complete_week, week_bounds
@@ -46,8 +48,19 @@ MAX_EMERGING = 10
 FAQ_RESPONDER = "faq"  # responders.faq.FaqResponder.name
 
 __all__ = [
-    "CaseFigures", "Digest", "FaqFigures", "PollOption", "PollResult", "Quote", "ResponseTimes",
-    "Targets", "Week", "gather_digest", "last_complete_week", "week_bounds",
+    "CaseFigures",
+    "Digest",
+    "FaqFigures",
+    "PollOption",
+    "PollResult",
+    "Quote",
+    "ResponseTimes",
+    "Satisfaction",
+    "Targets",
+    "Week",
+    "gather_digest",
+    "last_complete_week",
+    "week_bounds",
 ]
 
 
@@ -139,6 +152,7 @@ class Digest:
     cases: CaseFigures
     response: ResponseTimes
     faq: FaqFigures
+    satisfaction: Satisfaction
     emerging: tuple[EmergingIssue, ...]
     quotes: dict[str, tuple[Quote, ...]] = field(default_factory=dict)  # category id -> quotes
     polls: tuple[PollResult, ...] = ()
@@ -324,6 +338,7 @@ def gather_digest(
         cases=case_figures(session, week.bounds, previous.bounds),
         response=response_times(session, week.start, week.end, targets),
         faq=faq_figures(session, week.start, week.end, counts.faq_replies),
+        satisfaction=satisfaction(session, week.start, week.end),
         emerging=_emerging(session, week, category_names),
         quotes=representative_quotes(session, week.bounds, top),
         polls=tuple(polls),

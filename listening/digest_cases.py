@@ -13,6 +13,8 @@ digest made again later shows the same numbers:
 - FAQ: replies the FAQ gave to the week's messages, and the "Did this help?" answers given to
   them. The stored responder does not tell an answer from a "which of these did you mean?"
   question, so the reply count holds both; the helped rate is exact.
+- satisfaction: the 1-5 ratings citizens gave (or changed) during the week, and a few of their
+  comments, redacted like the quotes.
 
 Medians are taken in Python over the week's cases (thousands, not millions); the counts are SQL.
 """
@@ -31,7 +33,8 @@ from sqlmodel import Session, col
 from listening.digest_weeks import day_bucket
 from listening.models import Message
 from responders.faq_store import FaqFeedback
-from responders.models import Case
+from responders.models import Case, CaseRating
+from townhall.redact import redact
 
 HOUR = 3600.0
 
@@ -90,6 +93,49 @@ class FaqFigures:
     @property
     def helped_rate(self) -> float | None:
         return self.helpful / self.rated if self.rated else None
+
+
+@dataclass(frozen=True)
+class Satisfaction:
+    """Citizens' 1-5 ratings of resolved cases, given during the week."""
+
+    ratings: int
+    scores: tuple[int, int, int, int, int]  # how many 1s, 2s... 5s
+    comments: tuple[str, ...]  # the week's comments, newest first (a few)
+
+    @property
+    def average(self) -> float | None:
+        if not self.ratings:
+            return None
+        return sum(score * count for score, count in zip(range(1, 6), self.scores,
+                                                         strict=True)) / self.ratings
+
+    @property
+    def satisfied_rate(self) -> float | None:
+        """Share of 4s and 5s: the usual CSAT figure."""
+        return (self.scores[3] + self.scores[4]) / self.ratings if self.ratings else None
+
+
+def satisfaction(session: Session, start: datetime, end: datetime, comments: int = 3
+                 ) -> Satisfaction:
+    updated = col(CaseRating.updated_at)
+    rows = session.execute(
+        select(col(CaseRating.score), func.count())
+        .where(updated >= start, updated < end)
+        .group_by(col(CaseRating.score))
+    ).all()
+    counts = dict.fromkeys(range(1, 6), 0)
+    for score, count in rows:
+        if score in counts:
+            counts[int(score)] = int(count)
+    texts = session.execute(
+        select(col(CaseRating.comment))
+        .where(updated >= start, updated < end, col(CaseRating.comment).is_not(None))
+        .order_by(updated.desc())
+        .limit(comments)
+    ).scalars().all()
+    scores = (counts[1], counts[2], counts[3], counts[4], counts[5])
+    return Satisfaction(sum(scores), scores, tuple(redact(t) for t in texts if t))
 
 
 def _count(session: Session, query: Select) -> int:

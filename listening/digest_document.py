@@ -126,6 +126,7 @@ def _at_a_glance(digest: Digest) -> Figures:
                   f"{number(cases.open_at_end)} still open at the end of the week"),
         ("Median first response", first),
         ("FAQ replies", f"{number(faq.replies)}; {helped}"),
+        ("Satisfaction", _satisfaction_line(digest)),
         ("Emerging issues", number(len(digest.emerging))),
     ))
 
@@ -258,6 +259,31 @@ def _faq(digest: Digest) -> list[Block]:
     ]
 
 
+def _satisfaction_line(digest: Digest) -> str:
+    rated = digest.satisfaction
+    if rated.average is None or rated.satisfied_rate is None:
+        return "no ratings yet"
+    return (f"{rated.average:.1f} / 5 from {number(rated.ratings)} ratings "
+            f"({_share(rated.satisfied_rate)} gave 4 or 5)")
+
+
+def _satisfaction(digest: Digest) -> list[Block]:
+    rated = digest.satisfaction
+    if not rated.ratings:
+        return []
+    spread = ", ".join(f"{score}: {number(count)}" for score, count in
+                       zip(range(1, 6), rated.scores, strict=True))
+    blocks: list[Block] = [
+        Heading(2, "Satisfaction"),
+        Figures((("Average rating", _satisfaction_line(digest)), ("Ratings by score", spread))),
+    ]
+    for comment in rated.comments:
+        blocks.append(Paragraph(f"\u201c{comment}\u201d"))
+    blocks.append(Paragraph("After a case is resolved, every resident attached to it is asked "
+                            "to rate it from 1 to 5 and may add a comment.", muted=True))
+    return blocks
+
+
 def _polls(digest: Digest, charts: dict[str, Chart]) -> list[Block]:
     if not digest.polls:
         return []
@@ -302,6 +328,7 @@ def digest_document(digest: Digest, charts: Sequence[Chart]) -> list[Block]:
     blocks += _sentiment(digest, by_name)
     blocks += _cases(digest, by_name)
     blocks += _faq(digest)
+    blocks += _satisfaction(digest)
     blocks += _polls(digest, by_name)
     blocks += [Heading(2, "About these figures"), Note(REPRESENTATIVENESS), Paragraph(
         f"Made by Townhall on {digest.generated_at.astimezone(digest.week.zone):%Y-%m-%d %H:%M} "

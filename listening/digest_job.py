@@ -48,6 +48,8 @@ class DigestSummary:
     top_issues: tuple[TopIssue, ...]
     emerging: tuple[str, ...]  # labels of the week's emerging issues
     empty: bool  # nothing happened that week
+    satisfaction_average: float | None = None  # 1-5, None without ratings
+    ratings: int = 0
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ def summarize(digest: Digest) -> DigestSummary:
         top_issues=tuple(TopIssue(c.name, c.count, c.change_pct) for c in digest.top_issues),
         emerging=tuple(issue.label for issue in digest.emerging),
         empty=digest.is_empty,
+        satisfaction_average=digest.satisfaction.average,
+        ratings=digest.satisfaction.ratings,
     )
 
 

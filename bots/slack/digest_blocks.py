@@ -63,6 +63,9 @@ def summary_blocks(summary: DigestSummary) -> list[dict[str, Any]]:
                f"{summary.cases_resolved:,} ({summary.cases_open:,} open)"),
         _field("Median first response", first),
     ]
+    if summary.satisfaction_average is not None:
+        fields.append(_field("Satisfaction", f"{summary.satisfaction_average:.1f} / 5 "
+                             f"({summary.ratings:,} ratings)"))
     blocks: list[dict[str, Any]] = [header, {"type": "section", "fields": fields}]
     if summary.top_issues:
         lines = []

@@ -114,6 +114,21 @@ def test_faq_replies_and_helped_rate(digest: Digest) -> None:
     assert digest.faq.helped_rate == pytest.approx(2 / 3)
 
 
+def test_satisfaction_ratings_of_the_week(db: Database) -> None:
+    rows = DigestRows(db)
+    for score, day, comment in ((5, 0, "Fast, thanks"), (4, 1, None), (2, 2, "Call me: 555 0100"),
+                                (1, 9, None)):  # the last one is rated the week after
+        case = rows.case(at(0, 9), first_response_at=at(0, 11), resolved_at=at(0, 12))
+        rows.rating(case, score, at(day, 15), comment)
+    week = week_bounds("2026-W48", "Europe/Paris")
+    digest = db.transact(lambda s: gather_digest(s, week, category_names={}))
+    rated = digest.satisfaction
+    assert (rated.ratings, rated.scores) == (3, (0, 1, 0, 1, 1))
+    assert rated.average == pytest.approx(11 / 3)
+    assert rated.satisfied_rate == pytest.approx(2 / 3)
+    assert rated.comments[0] == "Call me: [phone]" and "Fast, thanks" in rated.comments
+
+
 def test_emerging_issues_of_the_week_without_dismissed_ones(digest: Digest) -> None:
     assert [(i.label, i.status, i.messages) for i in digest.emerging] == [
         ("Flooding on River Road", "open", 40), ("Bus 12 not running", "tracking", 25)]

@@ -15,7 +15,7 @@ from sqlalchemy import Table, insert
 from listening.models import Citizen, Conversation, Message
 from listening.trend_tables import Alert, Topic
 from responders.faq_store import FaqFeedback
-from responders.models import Case
+from responders.models import Case, CaseRating
 from townhall.db import Database
 
 DISPLAY_NAME = "Jo Resident"  # every test citizen's name: a report must never show it
@@ -143,6 +143,16 @@ class DigestRows:
             message_id=1_000_000 + self._next(), channel="telegram", created_at=created_at,
             first_response_at=first_response_at, resolved_at=resolved_at, category=category,
         ))
+
+    def rating(
+        self, case_id: int, score: int, rated_at: datetime, comment: str | None = None
+    ) -> int:
+        """The case's citizen rates it (1-5) at `rated_at`."""
+        citizen = self.db.transact(lambda s: s.get(Case, case_id).citizen_id)
+        return self._insert(CaseRating, {
+            "case_id": case_id, "citizen_id": citizen, "score": score, "comment": comment,
+            "created_at": rated_at, "updated_at": rated_at,
+        })
 
     def feedback(self, message_id: int, helpful: bool, entry_id: str = "garbage-day") -> int:
         citizen = self.db.transact(lambda s: s.get(Message, message_id).citizen_id)
