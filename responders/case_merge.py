@@ -17,15 +17,19 @@ from listening.models import Message
 from listening.outbox import enqueue
 from listening.trend_tables import unpack_vectors
 from responders.case_records import (
+    CaseError,
     add_reporter,
     attach_message,
     case_stream,
     claim_attachments,
+    get_case,
+    get_open_case,
     log_event,
     notify_reporters,
+    pending_attachments,
     queue_card,
 )
-from responders.cases import CaseError, CaseService
+from responders.cases import CaseService
 from responders.duplicates import DuplicateRule, Report
 from responders.models import Case, CaseAttachment, CaseReporter
 from responders.texts import say
@@ -79,12 +83,12 @@ class CaseMerger:
         """Attach a citizen's report to an open case as another reporter."""
 
         def work(session: Session) -> Case:
-            case = self.cases._open_case(session, case_id)
+            case = get_open_case(session, case_id)
             added = add_reporter(session, case, citizen_id=citizen_id, message_id=message_id,
                                  address=address, language=language)
             attach_message(session, message_id, case)
             claim_attachments(
-                session, case, self.cases._pending_attachments(session, citizen_id, utcnow())
+                session, case, pending_attachments(session, citizen_id, utcnow())
             )
             log_event(session, case, "citizen", "reporter_joined" if added else "citizen_message",
                       text)
@@ -97,7 +101,7 @@ class CaseMerger:
             queue_card(session, case)
             return case
 
-        return await self.cases._run(work)
+        return await self.cases.run(work)
 
     async def merge(self, source_id: int, target_id: int, staff_id: str) -> Case:
         """Fold `source` into `target`: its reporters, messages and attachments move over, it is
@@ -106,8 +110,8 @@ class CaseMerger:
             raise CaseError("A case cannot be merged into itself.")
 
         def work(session: Session) -> Case:
-            source = self.cases._open_case(session, source_id)
-            target = self.cases._open_case(session, target_id)
+            source = get_open_case(session, source_id)
+            target = get_open_case(session, target_id)
             notify_reporters(
                 session, source, f"merged:{source_id}:{target_id}",
                 lambda lang: say("case_merged", lang, old=source.reference, ref=target.reference),
@@ -137,14 +141,14 @@ class CaseMerger:
             queue_card(session, target)
             return target
 
-        return await self.cases._run(work)
+        return await self.cases.run(work)
 
     async def split(self, case_id: int, message_id: int, staff_id: str) -> Case:
         """Give one message of a case its own case (a report the bot joined by mistake); its
         author stops being a reporter of the old case unless other messages of theirs stay."""
 
         def work(session: Session) -> tuple[Case, Message]:
-            case = self.cases._get(session, case_id)
+            case = get_case(session, case_id)
             message = session.get(Message, message_id)
             if message is None or message.case_id != case_id:
                 raise CaseError(f"That message is not part of {case.reference}.")
@@ -171,8 +175,8 @@ class CaseMerger:
         )
 
         def finish(session: Session) -> Case:
-            old = self.cases._get(session, case_id)
-            fresh = self.cases._get(session, new.id or 0)
+            old = get_case(session, case_id)
+            fresh = get_case(session, new.id or 0)
             still_there = session.exec(
                 select(Message.id).where(Message.case_id == case_id,
                                          Message.citizen_id == message.citizen_id)
@@ -194,4 +198,4 @@ class CaseMerger:
             queue_card(session, fresh)
             return fresh
 
-        return await self.cases._run(finish)
+        return await self.cases.run(finish)

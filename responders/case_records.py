@@ -9,13 +9,35 @@ every operation, wherever it lives (the case service, merging, ratings, the 311 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
 from listening.models import Message
 from listening.outbox import citizen_stream, enqueue
 from responders.models import Case, CaseAttachment, CaseEvent, CaseReporter
-from townhall.domain import Address, Button, OutboundMessage, utcnow
+from townhall.domain import Address, Button, CaseStatus, OutboundMessage, utcnow
+
+# photos and locations shared this long before a case opens are taken to be about it
+PENDING_ATTACHMENTS = timedelta(hours=1)
+
+
+class CaseError(Exception):
+    """A staff action that cannot be done (already resolved, unknown case): shown to staff."""
+
+
+def get_case(session: Session, case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise CaseError(f"There is no case {case_id}.")
+    return case
+
+
+def get_open_case(session: Session, case_id: int) -> Case:
+    case = get_case(session, case_id)
+    if case.status == CaseStatus.RESOLVED.value:
+        raise CaseError(f"Case {case.reference} is already resolved.")
+    return case
 
 
 def case_stream(case_id: int) -> str:
@@ -118,3 +140,14 @@ def claim_attachments(session: Session, case: Case, attachments: list[CaseAttach
                 stream=f"{case_stream(case.id or 0)}:files",
                 payload={"attachment_id": attachment.id},
             )
+
+
+def pending_attachments(session: Session, citizen_id: int, now: datetime) -> list[CaseAttachment]:
+    """The citizen's recent photos and pins that no case has claimed yet, oldest first."""
+    return list(session.exec(
+        select(CaseAttachment).where(
+            CaseAttachment.citizen_id == citizen_id,
+            col(CaseAttachment.case_id).is_(None),
+            CaseAttachment.created_at >= now - PENDING_ATTACHMENTS,
+        ).order_by(col(CaseAttachment.id))
+    ).all())

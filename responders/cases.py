@@ -10,24 +10,26 @@ in `case_feedback`; both build on the same records (`case_records`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from listening.models import Citizen, Message
 from listening.outbox import Outbox, enqueue
 from responders.business_hours import BusinessCalendar
+from responders.case_reads import CaseView, cases_of, load_view, open_case_of
 from responders.case_records import (
+    CaseError,
     add_reporter,
     attach_message,
     case_stream,
     claim_attachments,
+    get_case,
+    get_open_case,
     log_event,
     notify_reporters,
+    pending_attachments,
     queue_card,
 )
-from responders.models import Case, CaseAttachment, CaseEvent, CaseRating, CaseReporter, Correction
+from responders.models import Case, Correction
 from responders.queues import Queues
 from responders.sla import deadlines
 from responders.texts import say
@@ -36,30 +38,10 @@ from townhall.db import Database
 from townhall.domain import Address, Button, CaseStatus, utcnow
 
 SENTIMENTS = ["negative", "neutral", "positive"]
-# photos and locations shared this long before a case opens are taken to be about it
-PENDING_ATTACHMENTS = timedelta(hours=1)
-MERGE_CHOICES = 20  # newest open cases offered in a card's "Merge into" menu
 THEN = ("open", "waiting", "resolve")  # what a staff reply does to the case besides answering
 
 
-class CaseError(Exception):
-    """A staff action that cannot be done (already resolved, unknown case): shown to staff."""
 
-
-@dataclass(frozen=True)
-class CaseView:
-    """Everything a staff card shows, loaded in one go."""
-
-    case: Case
-    citizen_name: str | None
-    recent_messages: list[tuple[datetime, str]]
-    events: list[CaseEvent]
-    reporters: int = 1
-    case_messages: list[tuple[int, str]] = field(default_factory=list)  # (id, text), not the first
-    attachments: list[CaseAttachment] = field(default_factory=list)
-    ratings: list[CaseRating] = field(default_factory=list)
-    # other open cases staff may merge this one into: (id, reference, summary)
-    merge_candidates: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 def rating_buttons(case_id: int) -> tuple[Button, ...]:
@@ -122,19 +104,19 @@ class CaseService:
             add_reporter(session, case, citizen_id=citizen_id, message_id=message_id,
                          address=address, language=language)
             attach_message(session, message_id, case)
-            claim_attachments(session, case, self._pending_attachments(session, citizen_id, now))
+            claim_attachments(session, case, pending_attachments(session, citizen_id, now))
             log_event(session, case, "citizen", "opened", summary)
             queue_card(session, case)
             self._submit_to_311(session, case)
             return case
 
-        return await self._run(work)
+        return await self.run(work)
 
     async def add_citizen_message(self, case_id: int, message_id: int, text: str) -> Case:
         """A citizen wrote again while their case is open: add it to the case and its thread."""
 
         def work(session: Session) -> Case:
-            case = self._get(session, case_id)
+            case = get_case(session, case_id)
             attach_message(session, message_id, case)
             if text:
                 log_event(session, case, "citizen", "citizen_message", text)
@@ -151,44 +133,21 @@ class CaseService:
             self._submit_to_311(session, case)  # a location may have made it possible
             return case
 
-        return await self._run(work)
+        return await self.run(work)
 
     async def open_case_of(self, citizen_id: int) -> Case | None:
         """The citizen's most recent open case, including those they joined as a reporter."""
-
-        def work(session: Session) -> Case | None:
-            return session.exec(
-                select(Case)
-                .join(CaseReporter, col(CaseReporter.case_id) == col(Case.id))
-                .where(CaseReporter.citizen_id == citizen_id,
-                       Case.status != CaseStatus.RESOLVED.value)
-                .order_by(col(Case.id).desc())
-            ).first()
-
-        return await self.db.run(work)
+        return await self.db.run(open_case_of, citizen_id)
 
     async def cases_of(self, citizen_id: int, reference: str | None = None) -> list[Case]:
         """A citizen's open cases (opened or joined), or the one named by `reference`."""
-
-        def work(session: Session) -> list[Case]:
-            query = (
-                select(Case)
-                .join(CaseReporter, col(CaseReporter.case_id) == col(Case.id))
-                .where(CaseReporter.citizen_id == citizen_id)
-            )
-            if reference:
-                query = query.where(Case.reference == reference.strip().upper())
-            else:
-                query = query.where(Case.status != CaseStatus.RESOLVED.value)
-            return list(session.exec(query.order_by(col(Case.id))).all())
-
-        return await self.db.run(work)
+        return await self.db.run(cases_of, citizen_id, reference)
 
     # --- staff side ---------------------------------------------------------------------------
 
     async def claim(self, case_id: int, staff_id: str) -> Case:
         def work(session: Session) -> Case:
-            case = self._open_case(session, case_id)
+            case = get_open_case(session, case_id)
             if case.assignee == staff_id:
                 return case
             case.assignee = staff_id
@@ -202,7 +161,7 @@ class CaseService:
             queue_card(session, case)
             return case
 
-        return await self._run(work)
+        return await self.run(work)
 
     async def reply(
         self, case_id: int, staff_id: str, text: str, *, idempotency_key: str,
@@ -220,7 +179,7 @@ class CaseService:
             return await self.resolve(case_id, staff_id, note=text, key=idempotency_key)
 
         def work(session: Session) -> Case:
-            case = self._open_case(session, case_id)
+            case = get_open_case(session, case_id)
             key_text = "case_waiting" if then == "waiting" else "staff_reply"
             told = notify_reporters(
                 session, case, f"reply:{idempotency_key}",
@@ -237,7 +196,7 @@ class CaseService:
             queue_card(session, case)
             return case
 
-        return await self._run(work)
+        return await self.run(work)
 
     async def resolve(
         self, case_id: int, staff_id: str, *, note: str | None = None, key: str | None = None
@@ -245,7 +204,7 @@ class CaseService:
         """Resolve the case and ask every reporter how satisfied they are (1-5 buttons)."""
 
         def work(session: Session) -> Case:
-            case = self._get(session, case_id)
+            case = get_case(session, case_id)
             if case.status == CaseStatus.RESOLVED.value:
                 if note and key is None:
                     raise CaseError(f"Case {case.reference} is already resolved.")
@@ -269,14 +228,14 @@ class CaseService:
             queue_card(session, case)
             return case
 
-        return await self._run(work)
+        return await self.run(work)
 
     async def reopen(self, case_id: int, citizen_id: int, message_id: int, text: str) -> Case:
         """A citizen says their resolved case is not solved: it opens again, with its SLA clock
         for resolution restarted and the message in its thread."""
 
         def work(session: Session) -> Case:
-            case = self._get(session, case_id)
+            case = get_case(session, case_id)
             if case.status != CaseStatus.RESOLVED.value:
                 return case
             now = utcnow()
@@ -302,7 +261,7 @@ class CaseService:
             queue_card(session, case)
             return case
 
-        return await self._run(work)
+        return await self.run(work)
 
     async def correct(self, case_id: int, staff_id: str, kind: str, value: str) -> Case:
         """Staff say a classifier was wrong: store the correction and show it on the card."""
@@ -311,7 +270,7 @@ class CaseService:
             raise CaseError(f"{value!r} is not a {kind} I know.")
 
         def work(session: Session) -> Case:
-            case = self._get(session, case_id)
+            case = get_case(session, case_id)
             previous = getattr(case, kind)
             if previous == value:
                 return case
@@ -328,7 +287,7 @@ class CaseService:
                 self._submit_to_311(session, case)
             return case
 
-        return await self._run(work)
+        return await self.run(work)
 
     async def move(self, case_id: int, staff_id: str, queue_id: str) -> Case:
         """Send the case to another queue: its card moves to that queue's channel (the old one
@@ -338,7 +297,7 @@ class CaseService:
             raise CaseError(f"There is no queue {queue_id!r}.")
 
         def work(session: Session) -> Case:
-            case = self._open_case(session, case_id)
+            case = get_open_case(session, case_id)
             if case.queue == queue.id:
                 return case
             previous = self.queues.get(case.queue)
@@ -360,7 +319,7 @@ class CaseService:
             queue_card(session, case)
             return case
 
-        return await self._run(work)
+        return await self.run(work)
 
     async def note(
         self, case_id: int, staff_id: str, kind: str, note: str, *, detail: str | None = None,
@@ -370,7 +329,7 @@ class CaseService:
         `detail` go into its history, `note` into its card's thread. Idempotent per key."""
 
         def work(session: Session) -> Case:
-            case = self._get(session, case_id)
+            case = get_case(session, case_id)
             if not enqueue(
                 session, key=f"note:staff:{idempotency_key}", kind="note",
                 stream=case_stream(case_id), payload={"case_id": case_id, "text": note},
@@ -380,71 +339,23 @@ class CaseService:
             queue_card(session, case)
             return case
 
-        return await self._run(work)
+        return await self.run(work)
 
     async def find_by_card(self, channel: str, ts: str) -> Case | None:
-        def work(session: Session) -> Case | None:
-            return session.exec(
+        return await self.db.run(
+            lambda session: session.exec(
                 select(Case).where(Case.card_channel == channel, Case.card_ts == ts)
             ).first()
-
-        return await self.db.run(work)
-
-    async def find(self, reference: str) -> Case | None:
-        def work(session: Session) -> Case | None:
-            return session.exec(
-                select(Case).where(Case.reference == reference.strip().upper())
-            ).first()
-
-        return await self.db.run(work)
+        )
 
     # --- staff card ---------------------------------------------------------------------------
 
     async def view(self, case_id: int, history: int = 5) -> CaseView:
-        def work(session: Session) -> CaseView:
-            case = self._get(session, case_id)
-            citizen = session.get(Citizen, case.citizen_id)
-            rows = session.exec(
-                select(Message.sent_at, Message.text)
-                .where(Message.citizen_id == case.citizen_id, Message.kind == "message")
-                .order_by(col(Message.id).desc())
-                .limit(history)
-            ).all()
-            events = session.exec(
-                select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(col(CaseEvent.id))
-            ).all()
-            count = len(session.exec(
-                select(CaseReporter.id).where(CaseReporter.case_id == case_id)
-            ).all())
-            messages = session.exec(
-                select(Message.id, Message.text)
-                .where(Message.case_id == case_id, Message.id != case.opened_by_message_id,
-                       Message.kind == "message")
-                .order_by(col(Message.id))
-            ).all()
-            attachments = session.exec(
-                select(CaseAttachment).where(CaseAttachment.case_id == case_id)
-            ).all()
-            ratings = session.exec(select(CaseRating).where(CaseRating.case_id == case_id)).all()
-            others = session.exec(
-                select(Case.id, Case.reference, Case.summary)
-                .where(Case.id != case_id, Case.status != CaseStatus.RESOLVED.value)
-                .order_by((col(Case.category) == case.category).desc(), col(Case.id).desc())
-                .limit(MERGE_CHOICES)
-            ).all()
-            return CaseView(
-                case, citizen.display_name if citizen else None,
-                [(sent_at, text) for sent_at, text in reversed(rows)], list(events),
-                max(count, 1), [(int(i), t) for i, t in messages if i is not None],
-                list(attachments), list(ratings),
-                [(int(i), r or "", s) for i, r, s in others if i is not None],
-            )
-
-        return await self.db.run(work)
+        return await self.db.run(load_view, case_id, history)
 
     async def set_card(self, case_id: int, channel: str, ts: str) -> None:
         def work(session: Session) -> None:
-            case = self._get(session, case_id)
+            case = get_case(session, case_id)
             case.card_channel, case.card_ts = channel, ts
             session.add(case)
 
@@ -452,46 +363,21 @@ class CaseService:
 
     # --- helpers ------------------------------------------------------------------------------
 
-    async def _run(self, work: Callable[[Session], Case]) -> Case:
+    async def run(self, work: Callable[[Session], Case]) -> Case:
         case = await self.db.run(work)
         self.outbox.wake()
-        return case
-
-    @staticmethod
-    def _get(session: Session, case_id: int) -> Case:
-        case = session.get(Case, case_id)
-        if case is None:
-            raise CaseError(f"There is no case {case_id}.")
-        return case
-
-    def _open_case(self, session: Session, case_id: int) -> Case:
-        case = self._get(session, case_id)
-        if case.status == CaseStatus.RESOLVED.value:
-            raise CaseError(f"Case {case.reference} is already resolved.")
         return case
 
     async def pending_location(self, citizen_id: int) -> tuple[float, float] | None:
         """Where the citizen's report is, when they shared a pin just before writing it."""
 
         def work(session: Session) -> tuple[float, float] | None:
-            pins = [a for a in self._pending_attachments(session, citizen_id, utcnow())
+            pins = [a for a in pending_attachments(session, citizen_id, utcnow())
                     if a.kind == "location" and a.latitude is not None]
             last = pins[-1] if pins else None
             return (last.latitude, last.longitude) if last and last.longitude is not None else None
 
         return await self.db.run(work)
-
-    @staticmethod
-    def _pending_attachments(
-        session: Session, citizen_id: int, now: datetime
-    ) -> list[CaseAttachment]:
-        return list(session.exec(
-            select(CaseAttachment).where(
-                CaseAttachment.citizen_id == citizen_id,
-                col(CaseAttachment.case_id).is_(None),
-                CaseAttachment.created_at >= now - PENDING_ATTACHMENTS,
-            ).order_by(col(CaseAttachment.id))
-        ).all())
 
     def _submit_to_311(self, session: Session, case: Case) -> None:
         """Queue the case for the city's 311 system when its category is mapped to a service
