@@ -23,19 +23,22 @@ TEXTS: dict[str, dict[str, str]] = {
     "help": {
         "en": "Write your question in your own words: I answer common questions right away and "
         "pass everything else to the city's staff, who reply here.\n"
-        "/status - your open cases\n/status REF - one case\n/language - choose a language\n"
+        "/status - your open cases\n/status REF - one case\n"
+        "/reopen REF - a resolved case is not solved\n/language - choose a language\n"
         "/subscribe - topics to hear about (news and polls)\n"
         "/consult - give your view in the city's open consultations\n"
         "/help - this message",
         "es": "Escriba su pregunta con sus palabras: respondo al instante las preguntas comunes y "
         "paso lo demás al personal municipal, que responde aquí.\n"
-        "/status - sus casos abiertos\n/status REF - un caso\n/language - elegir idioma\n"
+        "/status - sus casos abiertos\n/status REF - un caso\n"
+        "/reopen REF - un caso resuelto no está solucionado\n/language - elegir idioma\n"
         "/subscribe - temas de los que recibir noticias y encuestas\n"
         "/consult - opine en las consultas abiertas de la ciudad\n"
         "/help - este mensaje",
         "fr": "Écrivez votre question avec vos mots : je réponds tout de suite aux questions "
         "courantes et je transmets le reste au personnel de la ville, qui répond ici.\n"
-        "/status - vos dossiers ouverts\n/status REF - un dossier\n/language - choisir la langue\n"
+        "/status - vos dossiers ouverts\n/status REF - un dossier\n"
+        "/reopen REF - un dossier résolu ne l'est pas\n/language - choisir la langue\n"
         "/subscribe - sujets à suivre (nouvelles et sondages)\n"
         "/consult - donnez votre avis dans les consultations ouvertes\n"
         "/help - ce message",

@@ -22,7 +22,10 @@ from sqlmodel import col, select
 
 from listening.digest_weeks import week_label_of
 from listening.models import Message
+from responders.models import Case
+from townhall.demo_cases import open311_settings, play_duplicates, play_open311
 from townhall.models import Models
+from townhall.testing.fake_open311 import FakeOpen311
 from townhall.testing.harness import (
     STAFF_ID,
     TRIAGE_CHANNEL,
@@ -55,6 +58,7 @@ class Story:
         self.alerts = 0
         self.polls = 0
         self.digest: Path | None = None
+        self.cases = 0
 
     async def citizen(self, name: str, text: str, *, expect: int = 1) -> list[dict[str, Any]]:
         who = CITIZENS[name]
@@ -319,8 +323,9 @@ async def run_demo(*, database_url: str, keep_running: bool = False) -> int:
         database.upgrade()
         database.close()
         models = await asyncio.to_thread(Models.load)
-    console.rule("Townhall demo: Telegram, Slack and X are local fakes on 127.0.0.1")
-    async with running_townhall(
+    console.rule("Townhall demo: Telegram, Slack, X and the city's 311 system are local fakes "
+                 "on 127.0.0.1")
+    async with FakeOpen311() as city, running_townhall(
         models,
         database_url=database_url,
         data_dir=Path("var/demo"),
@@ -329,14 +334,19 @@ async def run_demo(*, database_url: str, keep_running: bool = False) -> int:
         x=True,
         x_settings={"listen_queries": LISTEN_QUERIES},
         digest={"enabled": False, "out_dir": Path("var/digests")},
+        cases=open311_settings(city),
     ) as harness:
         story = Story(harness)
         await play(story)
+        await play_duplicates(story)
+        await play_open311(story, city)
         await play_x(story)
         await play_trends(story)
         await play_poll(story)
         await play_digest(story)
         await harness.outbox_settled()
+        story.cases = await harness.bot.db.run(
+            lambda session: len(session.exec(select(Case.id)).all()))
         _summary(story, harness, time.perf_counter() - started)
         if keep_running:
             console.print(
@@ -359,6 +369,8 @@ def _summary(story: Story, harness: Harness, wall: float) -> None:
         table.add_row("X mention → reply post", f"{story.x_round_trip_ms:.0f} ms "
                       "(mentions polled every 0.2 s here)")
         table.add_row("Posts heard by keyword listening", str(story.listened))
+    table.add_row("Cases (2 reporters joined one; one filed with the 311 system)",
+                  str(story.cases))
     table.add_row("Emerging-issue alerts", str(story.alerts))
     table.add_row("Polls run", str(story.polls))
     if story.digest is not None:

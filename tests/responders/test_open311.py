@@ -118,7 +118,7 @@ async def test_unknown_id_and_service_code_are_permanent(client: Open311Client) 
     escaped = await expect_error(client.get_request("../services"))  # quoted, never services.json
     assert escaped.status == 404
     bad_code = await expect_error(report(client, service_code="UFO"))
-    assert (bad_code.status, bad_code.code, bad_code.permanent) == (400, 400, True)
+    assert (bad_code.status, bad_code.code, bad_code.permanent) == (404, 404, True)
     assert bad_code.description == "service_code 'UFO' was not found"
 
 

@@ -103,7 +103,7 @@ async def test_post_answers_an_id_and_get_shows_the_request(
         ({"api_key": "wrong"}, 403, "api_key"),
         ({"api_key": ""}, 403, "api_key"),
         ({"service_code": ""}, 400, "service_code was not provided"),
-        ({"service_code": "UFO"}, 400, "'UFO' was not found"),
+        ({"service_code": "UFO"}, 404, "'UFO' was not found"),
         ({"lat": "", "long": ""}, 400, "location is required"),
         ({"long": ""}, 400, "together"),
         ({"lat": "north"}, 400, "degrees"),

@@ -11,10 +11,11 @@ Where the spec leaves a choice, the fake does this:
 - jurisdiction_id is ignored unless the fake has one (the spec lets single-jurisdiction servers
   ignore it); then it is required: missing -> 400, another one -> 404 ("not found", as the
   spec's error lists say for every method).
-- POST: missing or wrong api_key -> 403; a missing or unknown service_code, a missing location
-  (lat+long, address_string or address_id), lat without long, neither description nor media_url,
-  a description over 4,000 characters, or a missing required attribute -> 400 (the spec's
-  general rule: 404 is for the addressed resource, and requests.json exists).
+- POST: missing or wrong api_key -> 403; an unknown service_code -> 404 (the spec's POST error
+  list: "service_code or jurisdiction_id provided were not found"); a missing service_code, a
+  missing location (lat+long, address_string or address_id), lat without long, neither
+  description nor media_url, a description over 4,000 characters, or a missing required
+  attribute -> 400.
 - Tokens: with `tokens=True` every POST (and always a `batch` service's) answers a token only;
   GET tokens/{token}.json answers `service_request_id: null` until `assign_tokens()` gives the
   pending requests their ids (before that they are not in `requests`). A `blackbox` service
@@ -324,7 +325,7 @@ class FakeOpen311:
         if not code:
             raise _Problem(400, "service_code was not provided")
         if (service := self.services.get(code)) is None:
-            raise _Problem(400, f"service_code {code!r} was not found")
+            raise _Problem(404, f"service_code {code!r} was not found")
         lat, long = params.get("lat", ""), params.get("long", "")
         if bool(lat) != bool(long):
             raise _Problem(400, "lat and long must be sent together")
