@@ -12,7 +12,14 @@ from sqlmodel import select
 
 from responders.models import Case
 from townhall.testing.fake_open311 import FakeOpen311
-from townhall.testing.harness import TRIAGE_CHANNEL, card_text, keyboard, running_townhall
+from townhall.testing.harness import (
+    STAFF_ID,
+    TRIAGE_CHANNEL,
+    card_buttons,
+    card_text,
+    keyboard,
+    running_townhall,
+)
 
 CITIZEN = 5580001
 PIN = (41.4901, -71.3128)
@@ -154,3 +161,34 @@ async def test_a_case_waits_for_a_location_and_outlasts_a_503(
 
         [case] = await harness.bot.db.run(cases)
         assert case.service_request_id == request_id and case.open311_error is None
+
+
+async def test_a_request_refused_or_lost_by_the_city_is_reported_on_the_card(
+    models, database_url: str, tmp_path: Path
+) -> None:
+    """A 400 with the spec's error array when filing, then (filed later) a 404 when reading it
+    back: each shows on the card with the city's own words, and the case stays workable."""
+    async with FakeOpen311() as city, running_townhall(
+        models, database_url=database_url, data_dir=tmp_path, cases=link(city),
+    ) as harness:
+        refusal = [{"code": 400, "description": "Duplicate report of request 12345"}]
+        city.fail_next("requests.json", status=400, body=refusal)
+        harness.telegram.user_sends_location(*PIN, user_id=CITIZEN)
+        await harness.wait_for_reply(CITIZEN)
+        harness.telegram.user_sends(
+            "The paving stones outside 9 Thames St are lifting up", user_id=CITIZEN
+        )
+        card = await harness.wait_for_card(
+            lambda c: "Duplicate report of request 12345" in card_text(c)
+        )
+        assert city.requests == {} and "Claim" in card_text(card)
+
+        # staff correct the category: the case is filed again, then vanishes at the city
+        case_id = card_buttons(card)["case_claim"]
+        await harness.slack.click(STAFF_ID, message_ts=card["ts"], action_id="case_recategorize",
+                                  value=f"{case_id}:parks_trees")
+        [request_id] = await harness.slack.wait_for(lambda: list(city.requests) or None)
+        del city.requests[request_id]
+        await harness.wait_for_card(
+            lambda c: c["ts"] == card["ts"] and "was not found" in card_text(c), timeout=15
+        )
