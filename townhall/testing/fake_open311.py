@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import socket
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -38,6 +37,8 @@ from typing import Any
 
 from aiohttp import web
 from multidict import MultiDictProxy
+
+from townhall.testing.serving import serve
 
 JSON = dict[str, Any]
 CITY_TZ = timezone(timedelta(hours=-8))  # answers carry an offset, as the spec's examples do
@@ -154,18 +155,8 @@ class FakeOpen311:
     async def start(self) -> FakeOpen311:
         app = web.Application()
         app.router.add_route("*", "/open311/v2/{tail:.*}", self._handle)
-        sock = socket.socket(socket.AF_INET)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
-        try:
-            sock.bind(("127.0.0.1", 0))
-            await runner.setup()
-            await web.SockSite(runner, sock).start()
-        except BaseException:
-            sock.close()
-            await runner.cleanup()
-            raise
         self._stopping.clear()
-        self._runner, self._port = runner, sock.getsockname()[1]
+        self._runner, self._port = await serve(app)
         return self
 
     async def stop(self) -> None:

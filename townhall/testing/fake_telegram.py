@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +30,7 @@ from aiohttp import web
 from townhall.testing.fake_telegram_api import canonical_method
 from townhall.testing.fake_telegram_delivery import UpdateDelivery
 from townhall.testing.fake_telegram_objects import JSON, ApiError, coerce_params
+from townhall.testing.serving import serve
 from townhall.testing.telegram_spec import Spec
 
 DEFAULT_TOKEN = "123456:TEST-TOKEN"
@@ -124,19 +124,7 @@ class FakeTelegram(UpdateDelivery):
         app = web.Application(client_max_size=50 * 2**20)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._handle_file)
-        # Bind the socket ourselves: the port is known before serving, without private APIs.
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((host, port))
-            await runner.setup()
-            await web.SockSite(runner, sock).start()
-        except BaseException:
-            sock.close()
-            await runner.cleanup()
-            raise
-        self._runner, self._port = runner, sock.getsockname()[1]
+        self._runner, self._port = await serve(app, host, port)
         self._host = f"[{host}]" if ":" in host else host
         self._closing = False
         self._session = aiohttp.ClientSession()

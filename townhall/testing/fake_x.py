@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from townhall.testing.fake_x_api import PROBLEMS, ApiProblem
 from townhall.testing.fake_x_oauth import OAuthVerifier, base_string_uri
 from townhall.testing.fake_x_polls import XPollsApi
 from townhall.testing.fake_x_state import JSON, XState
+from townhall.testing.serving import serve
 
 T = TypeVar("T")
 WINDOW = 15 * 60
@@ -144,17 +144,7 @@ class FakeX(XPollsApi):
             "delete", lambda r, p, b: self.delete_post(r.match_info["id"])))
         route("POST", "/2/dm_conversations/with/{participant_id}/messages", self._wrap(
             "dm", lambda r, p, b: self.send_dm(r.match_info["participant_id"], b)))
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
-        try:
-            sock.bind((host, port))
-            await runner.setup()
-            await web.SockSite(runner, sock).start()
-        except BaseException:
-            sock.close()
-            await runner.cleanup()
-            raise
-        self._runner, self._port = runner, sock.getsockname()[1]
+        self._runner, self._port = await serve(app, host, port)
         return self
 
     async def stop(self) -> None:
