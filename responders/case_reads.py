@@ -58,6 +58,7 @@ def load_view(session: Session, case_id: int, history: int = 5) -> CaseView:
     ).all()
     attachments = session.exec(
         select(CaseAttachment).where(CaseAttachment.case_id == case_id)
+        .order_by(col(CaseAttachment.id))
     ).all()
     ratings = session.exec(select(CaseRating).where(CaseRating.case_id == case_id)).all()
     others = session.exec(

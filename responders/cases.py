@@ -148,10 +148,11 @@ class CaseService:
     async def claim(self, case_id: int, staff_id: str) -> Case:
         def work(session: Session) -> Case:
             case = get_open_case(session, case_id)
-            if case.assignee == staff_id:
+            unclaimed = case.status in (CaseStatus.NEW.value, CaseStatus.REOPENED.value)
+            if case.assignee == staff_id and not unclaimed:
                 return case
             case.assignee = staff_id
-            if case.status in (CaseStatus.NEW.value, CaseStatus.REOPENED.value):
+            if unclaimed:
                 case.status = CaseStatus.CLAIMED.value
                 notify_reporters(
                     session, case, f"claimed:{case_id}:{staff_id}:{case.reopened_at}",

@@ -87,7 +87,7 @@ class CaseSettings(BaseModel):
     # a resolved case can be reopened by replying to its resolution message for this long
     reopen_days: float = 7.0
     # after rating a case, the citizen's next message within this time is taken as a comment
-    comment_minutes: float = 30.0
+    comment_minutes: float = 10.0
     business_hours: BusinessHoursSettings = BusinessHoursSettings()
     sla: SlaSettings = SlaSettings(first_response_hours=8, resolution_hours=40)
     sla_by_category: dict[str, SlaSettings] = Field(default_factory=dict)

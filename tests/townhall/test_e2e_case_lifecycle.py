@@ -146,9 +146,15 @@ async def test_merged_cases_resolve_together_then_ratings_comments_and_a_reopeni
                   reply_to_message_id=cal_resolution["message_id"])
     assert "open again" in (await harness.wait_for_reply(CAL, count=4))[-1]["text"]
     assert "open again" in (await harness.wait_for_reply(ANA, count=5))[-1]["text"]
-    await harness.wait_for_card(
+    card_one = await harness.wait_for_card(
         lambda c: c["ts"] == card_one["ts"] and "Reopened" in card_text(c)
     )
+    # the same staff member takes it up again: claimed, and both hear it
+    await slack.click(STAFF_ID, message_ts=card_one["ts"], action_id="case_claim",
+                      value=card_buttons(card_one)["case_claim"])
+    assert "working on your case" in (await harness.wait_for_reply(ANA, count=6))[-1]["text"]
+    await harness.wait_for_card(lambda c: c["ts"] == card_one["ts"] and "Claimed" in
+                                card_text(c))
 
     def stored(session) -> tuple[list[CaseRating], list[Case]]:
         return (list(session.exec(select(CaseRating)).all()),
@@ -156,7 +162,7 @@ async def test_merged_cases_resolve_together_then_ratings_comments_and_a_reopeni
 
     ratings, cases = await harness.bot.db.run(stored)
     assert [(r.score, r.comment) for r in ratings] == [(4, "Quick work, thank you!")]
-    assert [c.status for c in cases] == ["reopened", "resolved"]
+    assert [c.status for c in cases] == ["claimed", "resolved"]
     assert cases[1].merged_into_id == cases[0].id
 
 
