@@ -45,8 +45,9 @@ class StaffConsole(Protocol):
 
     async def update_card(self, channel: str, ts: str, card: Card) -> None: ...
 
-    async def post_note(self, channel: str, ts: str, text: str) -> str:
-        """Post `text` in the card's thread; return the note's message id."""
+    async def post_note(self, channel: str, ts: str, text: str, *, quoted: str = "") -> str:
+        """Post `text` (the console's markup) in the card's thread, followed by `quoted`: a
+        citizen's words, shown literally; return the note's message id."""
         ...
 
     async def post_text(self, text: str) -> str:

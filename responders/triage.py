@@ -83,9 +83,12 @@ class Triage:
         case = view.case
         if not (case.card_channel and case.card_ts):
             raise SendError(f"case {case.id} has no card yet")
-        author = "Citizen" if payload.get("author") == "citizen" else "Note"
+        if payload.get("author") == "citizen":
+            return await self.console.post_note(
+                case.card_channel, case.card_ts, "*Citizen:*", quoted=str(payload["text"])
+            )
         return await self.console.post_note(
-            case.card_channel, case.card_ts, f"*{author}:* {payload['text']}"
+            case.card_channel, case.card_ts, f"*Note:* {payload['text']}"
         )
 
     async def deliver_notice(self, payload: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bots.slack.blocks import card_blocks, card_fallback_text
+from bots.slack.blocks import card_blocks, card_fallback_text, escape
 from townhall.domain import Card, SendError
 
 # Slack errors that retrying cannot fix.
@@ -60,7 +60,9 @@ class SlackPosting:
         except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:
             raise send_error(exc) from exc
 
-    async def post_note(self, channel: str, ts: str, text: str) -> str:
+    async def post_note(self, channel: str, ts: str, text: str, *, quoted: str = "") -> str:
+        if quoted:  # a citizen's words: shown as written, never as markup or a mention
+            text = f"{text} {escape(quoted)}"
         try:
             response = await self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text)
         except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:

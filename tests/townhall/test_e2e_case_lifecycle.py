@@ -237,3 +237,16 @@ async def test_photos_reach_the_card_thread_by_reference(harness: Harness) -> No
         return [(a.kind, a.size) for a in rows if a.case_id is not None]
 
     assert [kind for kind, _ in await harness.bot.db.run(refs)] == ["photo", "photo"]
+
+
+async def test_a_citizens_words_in_a_card_thread_cannot_ping_staff(harness: Harness) -> None:
+    tg, slack = harness.telegram, harness.slack
+    tg.user_sends("The mural on the community centre wall is peeling off", user_id=ANA)
+    card = await harness.wait_for_card()
+    tg.user_sends("<!channel> <@U0STAFF001> *urgent* & <https://evil.example|click>",
+                  user_id=ANA)
+    note = await slack.wait_for(lambda: next(
+        (m for m in slack.thread(TRIAGE_CHANNEL, card["ts"])[1:] if "urgent" in m["text"]),
+        None))
+    assert note["text"].startswith("*Citizen:* &lt;!channel&gt; &lt;@U0STAFF001&gt;")
+    assert "&amp;" in note["text"] and "<https://" not in note["text"]
