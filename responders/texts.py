@@ -7,6 +7,7 @@ hard-codes English.
 from __future__ import annotations
 
 from responders.case_texts import CASE_TEXTS
+from responders.privacy_texts import PRIVACY_TEXTS
 
 LANGUAGES = ("en", "es", "fr")
 
@@ -180,6 +181,7 @@ TEXTS.update({
 
 
 TEXTS.update(CASE_TEXTS)
+TEXTS.update(PRIVACY_TEXTS)
 
 
 def say(key: str, language: str, **values: object) -> str:

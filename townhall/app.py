@@ -46,6 +46,7 @@ from responders.faq_match import Policy
 from responders.followup import AttachmentResponder, FollowUpResponder
 from responders.knowledge import KnowledgeBase
 from responders.language import LanguageResponder
+from responders.privacy import PrivacyResponder
 from responders.queue_report import QueueReport
 from responders.retraining import CategoryRetrainer, latest_model_dir, trained_at_of
 from responders.staff_commands import StaffCommands
@@ -57,6 +58,7 @@ from townhall.domain import OutboundMessage, SendError, StaffAction
 from townhall.jobs import schedule_jobs
 from townhall.models import Models
 from townhall.privacy import Pseudonymizer
+from townhall.privacy_desk import PrivacyDesk
 from townhall.settings import Settings
 from townhall.web import WebServer, build_web_app
 
@@ -135,6 +137,7 @@ class Townhall:
                 ConsultationResponder(self.consultations),  # sees commands: cancels a draft
                 LanguageResponder(self.db),
                 SubscriptionResponder(self.db, self.topics),
+                PrivacyResponder(self.db),  # /mydata, /forget
                 CaseFeedbackResponder(self.case_parts.feedback),  # /reopen, ratings, comments
                 CommandResponder(self.cases, city_name=settings.city_name),
                 FollowUpResponder(self.cases),
@@ -229,6 +232,9 @@ class Townhall:
             self.outbox.register("open311_submit", self.case_parts.open311.submit)
         if self.alerts is not None:
             self.outbox.register("alert", self.alerts.deliver)
+        self.privacy = PrivacyDesk(self.db, self.channels)
+        self.outbox.register("data_export", self.privacy.send_export)
+        self.outbox.register("forget", self.privacy.forget)
         self.outbox.register("poll", self.poll_sender.deliver)
         self.outbox.register("poll_stop", self.poll_sender.stop)
         if self.poll_desk is not None:

@@ -17,6 +17,7 @@ from datetime import timedelta
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     ReplyParameters,
     Update,
 )
@@ -214,6 +215,21 @@ class TelegramChannel:
         except TelegramError as exc:
             raise send_error(exc) from exc
         return sent_ids[-1]
+
+    async def send_document(
+        self, address: Address, filename: str, content: bytes, caption: str = ""
+    ) -> str:
+        """A file for the citizen (their data export), as a Telegram document."""
+        try:
+            sent = await self.application.bot.send_document(
+                chat_id=address.chat_id,
+                document=InputFile(content, filename=filename),
+                caption=caption[:1024] or None,
+                message_thread_id=int(address.thread_id) if address.thread_id else None,
+            )
+        except TelegramError as exc:
+            raise send_error(exc) from exc
+        return str(sent.message_id)
 
     async def fetch_file(self, ref: str, max_bytes: int) -> bytes:
         """The bytes of a file a citizen sent (`Attachment.ref`), held in memory.
