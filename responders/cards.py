@@ -88,6 +88,9 @@ def case_card(
         fields.insert(0, CardField("Reporters", reporters))
     if case.abusive:
         fields.insert(0, CardField("Flag", ":warning: abusive language"))
+    if view.citizen_blocked:
+        fields.insert(0, CardField("Blocked", ":no_entry: this citizen is blocked "
+                                   f"(`/townhall unblock {case.reference}`)"))
     if queue is not None and len(context.queues) > 1:
         fields.append(CardField("Queue", queue.name))
     sections = _sections(view, categories)
@@ -100,6 +103,8 @@ def case_card(
         buttons += [Button("Reply", "case_reply", value), Button("Resolve", "case_resolve", value)]
         if context.faq:
             buttons.append(Button("Add to FAQ", "case_faq_add", value))
+        if not view.citizen_blocked:
+            buttons.append(Button("Block citizen", "case_block", value))
         selects = _selects(view, context)
     title = f"{case.reference} · {STATUS_LABELS[status]}"
     if case.merged_into_id is not None:

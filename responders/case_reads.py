@@ -33,6 +33,7 @@ class CaseView:
     ratings: list[CaseRating] = field(default_factory=list)
     # other open cases staff may merge this one into: (id, reference, summary)
     merge_candidates: list[tuple[int, str, str]] = field(default_factory=list)
+    citizen_blocked: bool = False
 
 
 def load_view(session: Session, case_id: int, history: int = 5) -> CaseView:
@@ -73,6 +74,7 @@ def load_view(session: Session, case_id: int, history: int = 5) -> CaseView:
         max(count, 1), [(int(i), t) for i, t in messages if i is not None],
         list(attachments), list(ratings),
         [(int(i), r or "", s) for i, r, s in others if i is not None],
+        citizen is not None and citizen.blocked_at is not None,
     )
 
 

@@ -22,6 +22,7 @@ HELP = (
     "• `/townhall announce TOPIC MESSAGE`: a message to everyone subscribed to TOPIC\n"
     "• `/townhall consult`: opinion consultations (new, list, report, close)\n"
     "• `/townhall queue [NAME]`: a queue's open cases, oldest first, with their SLA\n"
+    "• `/townhall unblock CASE`: answer a citizen blocked from a card again\n"
     "Cases arrive as cards in the triage channel: Claim, Reply or Resolve them there."
 )
 
@@ -32,11 +33,13 @@ class StaffCommands:
         announcements: Announcements | None = None,
         consult: Callable[[str, str], Awaitable[str]] | None = None,
         queue: Callable[[str], Awaitable[str]] | None = None,
+        unblock: Callable[[str, str], Awaitable[str]] | None = None,
     ):
         self.listening = listening
         self.announcements = announcements
         self.consult = consult
         self.queue = queue
+        self.unblock = unblock
 
     async def run(self, text: str, staff_id: str) -> str:
         """The answer to `/townhall <text>` typed by `staff_id`; never raises for bad input."""
@@ -45,6 +48,8 @@ class StaffCommands:
             return await self._listen(rest.strip(), staff_id)
         if word.lower() == "announce" and self.announcements is not None:
             return await self._announce(rest.strip())
+        if word.lower() == "unblock" and self.unblock is not None:
+            return await self.unblock(rest, staff_id)
         if word.lower() == "queue" and self.queue is not None:
             return await self.queue(rest)
         if word.lower() == "consult" and self.consult is not None:

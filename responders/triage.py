@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bots.base import StaffConsole
+from responders.blocking import CitizenBlocks
 from responders.canned import CannedReplies
 from responders.cards import CardContext, case_card
 from responders.case_merge import CaseMerger
@@ -43,6 +44,7 @@ class Triage:
         self.knowledge = knowledge  # staff may add FAQ entries from a card when given
         self.merger = merger or CaseMerger(cases, None)
         self.canned = canned
+        self.blocks = CitizenBlocks(cases.db, cases.outbox)
         self.fetch_file = fetch_file
         self.max_photo_bytes = max_photo_bytes
         self.max_attachments = max_attachments
@@ -172,6 +174,8 @@ class Triage:
             await self.merger.merge(case_id, _int(action.text), staff)
         elif action.kind == "split":
             await self.merger.split(case_id, _int(action.text), staff)
+        elif action.kind == "block":
+            await self.blocks.set_blocked(case_id, staff, True)
         elif action.kind == "faq_add":
             await self._add_to_faq(case_id, action)
         else:

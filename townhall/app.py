@@ -35,6 +35,7 @@ from polls.sending import PollSender
 from polls.service import PollForms, PollService, PollVoteResponder
 from polls.subscriptions import SubscriptionResponder, Topics
 from responders.abuse import AbuseResponder
+from responders.blocking import CitizenBlocks
 from responders.case_feedback import CaseFeedbackResponder
 from responders.chain import ResponderChain
 from responders.commands import CommandResponder
@@ -187,6 +188,7 @@ class Townhall:
                 self.consultations, max_open_days=settings.polls.max_open_days
             ).consult_command,
             QueueReport(self.db, self.cases.queues, self.cases.calendar),
+            CitizenBlocks(self.db, self.outbox).unblock_command,
         )
         names = {c.id: c.name for c in self.categories}
         self.triage = (

@@ -57,7 +57,7 @@ class PollCreator(Protocol):
 
 
 REFUSAL = "Only the city's communications staff can act on cases. Ask an admin to add you."
-BUTTON_ACTIONS = {"case_claim": "claim", "case_resolve": "resolve"}
+BUTTON_ACTIONS = {"case_claim": "claim", "case_resolve": "resolve", "case_block": "block"}
 # buttons on other cards than cases: action id -> the StaffAction field that gets the value
 TARGET_BUTTONS = {
     "alert_track": "alert_id", "alert_dismiss": "alert_id", "poll_close": "poll_id",
@@ -145,8 +145,8 @@ class SlackConsole(SlackPosting):
     def _register(self) -> None:
         app = self.app
         app.middleware(self._staff_only)
-        app.action("case_claim")(self._on_button)
-        app.action("case_resolve")(self._on_button)
+        for action_id in BUTTON_ACTIONS:
+            app.action(action_id)(self._on_button)
         app.action("case_reply")(self._on_reply_button)
         for action_id in SELECT_ACTIONS:
             app.action(action_id)(self._on_select)

@@ -47,7 +47,8 @@ async def test_unknown_question_goes_to_staff_and_back(harness: Harness) -> None
     card = await harness.wait_for_card(lambda c: reference in card_text(c))
     assert "broken glass" in card_text(card) and "Carla" in card_text(card)
     buttons = card_buttons(card)
-    assert set(buttons) == {"case_claim", "case_reply", "case_resolve", "case_faq_add"}
+    assert set(buttons) == {
+        "case_claim", "case_reply", "case_resolve", "case_faq_add", "case_block"}
     case_id = buttons["case_claim"]
 
     # Claim: the card updates in place and the citizen hears about it

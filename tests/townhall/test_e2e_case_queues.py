@@ -152,3 +152,28 @@ async def test_claiming_in_time_stops_the_clock(harness: Harness) -> None:
                               value=card_buttons(card)["case_claim"])
     await harness.wait_for_card(lambda c: "Claimed" in card_text(c))
     assert await harness.bot.case_parts.sla.run() == 0
+
+
+async def test_block_from_the_card_and_unblock_by_command(harness: Harness) -> None:
+    tg, slack = harness.telegram, harness.slack
+    tg.user_sends("The mural on the community centre wall is peeling off", user_id=CITIZEN)
+    reference = reference_in((await harness.wait_for_reply(CITIZEN))[-1]["text"])
+    card = await harness.wait_for_card(lambda c: reference in card_text(c))
+    await slack.click(STAFF_ID, message_ts=card["ts"], action_id="case_block",
+                      value=card_buttons(card)["case_block"])
+    card = await harness.wait_for_card(
+        lambda c: c["ts"] == card["ts"] and "this citizen is blocked" in card_text(c))
+    assert "case_block" not in card_buttons(card)
+
+    tg.user_sends("When is my garbage picked up?", user_id=CITIZEN)  # stored, not answered
+    await asyncio.sleep(1)
+    await harness.outbox_settled()
+    assert len([s for s in tg.sent if s.get("chat_id") == CITIZEN]) == 1
+
+    answer = await slack.slash_command(STAFF_ID, "/townhall", f"unblock {reference}")
+    assert "unblocked" in str(answer.response)
+    await harness.wait_for_card(
+        lambda c: c["ts"] == card["ts"] and "blocked" not in card_text(c).split("History")[0])
+    tg.user_sends("And the paint is flaking onto the pavement", user_id=CITIZEN)
+    answered = (await harness.wait_for_reply(CITIZEN, count=2))[-1]["text"]
+    assert "added this to your case" in answered  # answered again, as before the block
