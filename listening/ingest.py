@@ -21,6 +21,7 @@ from listening.models import Citizen, Conversation, Message
 from listening.outbox import Outbox, citizen_stream, enqueue
 from listening.trend_tables import MessageVector, pack_vector
 from responders.chain import HandleLater, OpenCase, Reply, ResponderChain, Turn
+from responders.flood import quiet
 from responders.models import Case, CaseAttachment, CaseReporter
 from responders.texts import pick_language, say
 from townhall.db import Database, insert_or_ignore
@@ -298,10 +299,11 @@ class Ingestor:
         # a listened-to public post is classified and counted, never answered
         listen_only = isinstance(event, InboundMessage) and event.listen_only
         reply = None if listen_only else await self.chain.respond(turn)
+        responder = reply.responder if reply else None
         await self.db.run(
-            finish_message, stored.message_id, classification,
-            reply.responder if reply else None, outbound_for(event, reply, language),
-            self.keep_vectors,
+            finish_message, stored.message_id, classification, responder,
+            outbound_for(event, reply, language),
+            self.keep_vectors and not quiet(responder),  # floods and spam stay out of trends
         )
         self.outbox.wake()
 

@@ -101,6 +101,14 @@ CASE_TEXTS: dict[str, dict[str, str]] = {
         "fr": "Merci ! Quel est le problème ? Décrivez-le dans un message et je transmettrai le "
         "tout à notre équipe.",
     },
+    "flood_pause": {
+        "en": "You've sent a lot of messages in a short time, so I'll pause for {minutes} "
+        "minutes. Everything you sent is kept and our team can see it.",
+        "es": "Ha enviado muchos mensajes en poco tiempo, así que haré una pausa de {minutes} "
+        "minutos. Todo lo que envió se guarda y nuestro equipo puede verlo.",
+        "fr": "Vous avez envoyé beaucoup de messages en peu de temps : je fais une pause de "
+        "{minutes} minutes. Tout ce que vous avez envoyé est conservé et visible par l'équipe.",
+    },
     "status_waiting": {"en": "waiting for your answer", "es": "esperando su respuesta",
                        "fr": "en attente de votre réponse"},
     "status_reopened": {"en": "reopened", "es": "reabierto", "fr": "rouvert"},

@@ -44,6 +44,7 @@ from responders.faq import FaqEntry, FaqMatcher, FaqResponder
 from responders.faq_admin import draft_from_case
 from responders.faq_dialogue import FaqDialogueResponder
 from responders.faq_match import Policy
+from responders.flood import FloodResponder, FloodRules
 from responders.followup import AttachmentResponder, FollowUpResponder
 from responders.knowledge import KnowledgeBase
 from responders.language import LanguageResponder
@@ -79,6 +80,7 @@ class Townhall:
             ),
             concurrency=outbox_settings.concurrency,
             poll_interval=outbox_settings.poll_interval,
+            lease_seconds=outbox_settings.lease_seconds,
         )
         self.categories = load_categories(settings.classifiers.categories_path)
         trained = latest_model_dir(settings.data_dir / "models")
@@ -135,6 +137,7 @@ class Townhall:
         chain = ResponderChain(
             [
                 PollVoteResponder(self.polls),
+                FloodResponder(self.db, FloodRules(**settings.abuse.model_dump())),
                 ConsultationResponder(self.consultations),  # sees commands: cancels a draft
                 LanguageResponder(self.db),
                 SubscriptionResponder(self.db, self.topics),

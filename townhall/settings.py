@@ -129,6 +129,8 @@ class OutboxSettings(BaseModel):
     max_delay: float = 300.0
     concurrency: int = 8
     poll_interval: float = 1.0
+    # how long a claimed item is held: after a crash, its send is retried this much later
+    lease_seconds: float = 120.0
 
 
 class ClassifierSettings(BaseModel):
@@ -211,6 +213,16 @@ class ConsultationSettings(BaseModel):
     close_check_seconds: float = 60.0
 
 
+class AbuseSettings(BaseModel):
+    """Per-citizen limits (responders/flood.py): a flood is acknowledged once, then muted."""
+
+    max_messages: int = 12  # within window_seconds
+    window_seconds: float = 60.0
+    mute_minutes: float = 15.0
+    repeats: int = 3  # the same text this many times within an hour is spam
+    max_links: int = 3  # more links than this in one message is spam
+
+
 class SecuritySettings(BaseModel):
     pseudonym_key: SecretStr | None = None
 
@@ -241,6 +253,7 @@ class Settings(BaseSettings):
     digest: DigestSettings = DigestSettings()
     polls: PollSettings = PollSettings()
     consultations: ConsultationSettings = ConsultationSettings()
+    abuse: AbuseSettings = AbuseSettings()
     security: SecuritySettings = SecuritySettings()
 
     @classmethod

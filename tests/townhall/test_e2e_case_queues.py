@@ -95,10 +95,10 @@ async def test_routing_moving_and_queue_staff(models, database_url: str, tmp_pat
 async def test_an_unclaimed_case_is_reannounced_then_escalated_across_a_restart(
     models, database_url: str, tmp_path: Path
 ) -> None:
-    seconds = 3.0
+    seconds = 6.0  # time enough to open the case and stop the bot on a loaded machine
     settings = queues([]) | {
         "sla": {"first_response_hours": seconds / 3600},
-        "escalate_after_hours": seconds / 3600,
+        "escalate_after_hours": 2 / 3600,
         "check_seconds": 0.3,
     }
     async with FakeTelegram() as tg, FakeSlack() as slack:

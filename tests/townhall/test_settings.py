@@ -60,7 +60,7 @@ def test_x_is_enabled_by_its_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.x.enabled and not settings.x.user_auth  # listening only
     assert settings.x.listen_queries == ['"Springfield" pothole', "#SPFLD"]
     keys = {"consumer_key": "ck", "consumer_secret": "cs", "access_token": "at",
-            "access_token_secret": "ats"}
+            "access_token_secret": "x-access-secret-7f3a"}
     settings = Settings.load(x=keys)
     assert settings.x.user_auth and settings.x.api_url == "https://api.x.com"
-    assert "ats" not in repr(settings)
+    assert "x-access-secret-7f3a" not in repr(settings)
