@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from apscheduler.triggers.cron import CronTrigger
 
+from listening.retention import RetentionJob
+
 if TYPE_CHECKING:
     from townhall.app import Townhall
 
@@ -42,6 +44,11 @@ def schedule_jobs(app: Townhall) -> None:
         seconds=app.settings.consultations.close_check_seconds,
         next_run_time=datetime.now(UTC), max_instances=1, coalesce=True,
     )
+    if app.settings.privacy.retention_days > 0:
+        app.scheduler.add_job(
+            RetentionJob(app.db, app.settings.privacy.retention_days).run,
+            CronTrigger(hour=3, minute=17), max_instances=1, coalesce=True,
+        )
     app.scheduler.add_job(
         app.case_parts.sla.run, "interval", seconds=app.settings.cases.check_seconds,
         next_run_time=datetime.now(UTC), max_instances=1, coalesce=True,

@@ -223,6 +223,12 @@ class AbuseSettings(BaseModel):
     max_links: int = 3  # more links than this in one message is spam
 
 
+class PrivacySettings(BaseModel):
+    """How long residents' words are kept (listening/retention.py); 0 keeps them forever."""
+
+    retention_days: float = 365.0
+
+
 class SecuritySettings(BaseModel):
     pseudonym_key: SecretStr | None = None
 
@@ -254,6 +260,7 @@ class Settings(BaseSettings):
     polls: PollSettings = PollSettings()
     consultations: ConsultationSettings = ConsultationSettings()
     abuse: AbuseSettings = AbuseSettings()
+    privacy: PrivacySettings = PrivacySettings()
     security: SecuritySettings = SecuritySettings()
 
     @classmethod
