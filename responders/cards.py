@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -10,6 +11,7 @@ from responders.cases import SENTIMENTS, CaseView
 from responders.queues import Queue, mention
 from responders.sla import sla_state
 from townhall.domain import Button, Card, CardField, CaseStatus, Select, utcnow
+from townhall.redact import redact_personal
 
 STATUS_LABELS = {
     CaseStatus.NEW: "New - unclaimed",
@@ -34,6 +36,7 @@ class CardContext:
     canned: tuple[tuple[str, str], ...] = ()  # (title, id)
     calendar: BusinessCalendar | None = None
     faq: bool = False  # "Add to FAQ" (where a knowledge base can take new entries)
+    redact: bool = False  # [privacy] redact_cards: no e-mail, phone or address on cards
 
 
 def _clip(text: str, limit: int) -> str:
@@ -93,7 +96,8 @@ def case_card(
                                    f"(`/townhall unblock {case.reference}`)"))
     if queue is not None and len(context.queues) > 1:
         fields.append(CardField("Queue", queue.name))
-    sections = _sections(view, categories)
+    shown = redact_personal if context.redact else (lambda text: text)
+    sections = _sections(view, categories, shown)
     selects: list[Select] = []
     buttons: list[Button] = []
     value = str(case.id)
@@ -111,7 +115,7 @@ def case_card(
         title = f"{case.reference} · Merged"
     return Card(
         title=title,
-        text=_clip(case.summary, MAX_TEXT),
+        text=_clip(shown(case.summary), MAX_TEXT),
         fields=tuple(fields[:10]),
         sections=tuple(sections),
         buttons=tuple(buttons),
@@ -122,10 +126,12 @@ def case_card(
     )
 
 
-def _sections(view: CaseView, categories: dict[str, str]) -> list[tuple[str, str]]:
+def _sections(
+    view: CaseView, categories: dict[str, str], shown: Callable[[str], str]
+) -> list[tuple[str, str]]:
     case = view.case
     sections: list[tuple[str, str]] = []
-    earlier = [text for _, text in view.recent_messages if text and text != case.summary]
+    earlier = [shown(text) for _, text in view.recent_messages if text and text != case.summary]
     if earlier:
         sections.append(("Recent messages", "\n".join(f"• {_clip(t, 300)}" for t in earlier)))
     photos = [a for a in view.attachments if a.kind == "photo"]
@@ -170,7 +176,7 @@ def _sections(view: CaseView, categories: dict[str, str]) -> list[tuple[str, str
         sections.append(("Satisfaction", "\n".join(lines)))
     history = [
         f"• {e.kind.replace('_', ' ')} by {_actor(e.actor)}"
-        + (f": {_clip(e.text, 200)}" if e.text and e.kind != "opened" else "")
+        + (f": {_clip(shown(e.text), 200)}" if e.text and e.kind != "opened" else "")
         for e in view.events
         if e.kind != "opened"
     ]

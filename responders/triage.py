@@ -25,6 +25,7 @@ from responders.knowledge import KnowledgeBase
 from responders.models import CaseAttachment
 from responders.queues import mention
 from townhall.domain import Card, CardField, SendError, StaffAction
+from townhall.redact import redact_personal
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class Triage:
         self, cases: CaseService, console: StaffConsole, categories: dict[str, str] | None = None,
         knowledge: KnowledgeBase | None = None, *, merger: CaseMerger | None = None,
         canned: CannedReplies | None = None, fetch_file: FetchFile | None = None,
-        max_photo_bytes: int = 10_000_000, max_attachments: int = 10,
+        max_photo_bytes: int = 10_000_000, max_attachments: int = 10, redact: bool = False,
     ):
         self.cases = cases
         self.console = console
@@ -51,7 +52,7 @@ class Triage:
         self.context = CardContext(
             categories=categories or {}, queues=tuple(cases.queues.all()),
             canned=canned.choices() if canned else (), calendar=cases.calendar,
-            faq=knowledge is not None,
+            faq=knowledge is not None, redact=redact,
         )
 
     # --- deliveries -----------------------------------------------------------------------------
@@ -87,7 +88,9 @@ class Triage:
             raise SendError(f"case {case.id} has no card yet")
         if payload.get("author") == "citizen":
             return await self.console.post_note(
-                case.card_channel, case.card_ts, "*Citizen:*", quoted=str(payload["text"])
+                case.card_channel, case.card_ts, "*Citizen:*",
+                quoted=redact_personal(str(payload["text"])) if self.context.redact
+                else str(payload["text"]),
             )
         return await self.console.post_note(
             case.card_channel, case.card_ts, f"*Note:* {payload['text']}"

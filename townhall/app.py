@@ -200,6 +200,7 @@ class Townhall:
                 merger=self.case_parts.merger, canned=self.case_parts.canned,
                 fetch_file=self._fetch_file, max_photo_bytes=settings.cases.max_photo_bytes,
                 max_attachments=settings.cases.max_attachments,
+                redact=settings.privacy.redact_cards,
             )
             if self.console else None
         )

@@ -86,6 +86,8 @@ def build_slack(
         bot_token=slack.bot_token.get_secret_value(),
         triage_channel=slack.triage_channel,
         staff=slack.staff,
+        leads=slack.leads,
+        admins=slack.admins,
         api_url=slack.api_url,
         signing_secret=slack.signing_secret.get_secret_value() if slack.signing_secret else None,
         app_token=(

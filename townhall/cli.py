@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
+from townhall.cli_audit import audit
 from townhall.cli_cases import cases_app
 from townhall.cli_citizens import citizen_app
 from townhall.cli_digest import bench_digest, digest
@@ -23,6 +24,7 @@ from townhall.cli_opinions import eval_opinions, opinions_app
 from townhall.cli_polls import poll_app
 from townhall.cli_settings import load_settings
 from townhall.cli_trends import bench_emerging, eval_emerging
+from townhall.log_redaction import install as install_redaction
 from townhall.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -36,6 +38,7 @@ app.add_typer(faq_app, name="faq")
 app.add_typer(poll_app, name="poll")
 app.add_typer(citizen_app, name="citizen")
 app.add_typer(cases_app, name="cases")
+app.command("audit")(audit)
 app.add_typer(opinions_app, name="opinions")
 bench_app.command("classify")(bench_classify)
 bench_app.command("digest")(bench_digest)
@@ -50,11 +53,10 @@ log = logging.getLogger("townhall")
 
 
 def _setup_logging(level: str) -> None:
+    handler = RichHandler(console=console, show_path=False, rich_tracebacks=True)
+    install_redaction(handler)  # no resident's e-mail, phone or address in the logs
     logging.basicConfig(
-        level=level.upper(),
-        format="%(name)s: %(message)s",
-        handlers=[RichHandler(console=console, show_path=False, rich_tracebacks=True)],
-        force=True,
+        level=level.upper(), format="%(name)s: %(message)s", handlers=[handler], force=True,
     )
     for noisy in ("httpx", "apscheduler", "telegram.ext", "slack_bolt", "slack_sdk", "tweepy"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

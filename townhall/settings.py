@@ -51,10 +51,12 @@ class SlackSettings(BaseModel):
     signing_secret: SecretStr | None = None
     api_url: str = "https://slack.com/api/"
     triage_channel: str = ""
-    staff: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    staff: Annotated[list[str], NoDecode] = Field(default_factory=list)  # agents
+    leads: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     mode: Literal["auto", "socket", "http"] = "auto"
 
-    @field_validator("staff", mode="before")
+    @field_validator("staff", "leads", "admins", mode="before")
     @classmethod
     def _split_staff(cls, value: object) -> object:
         """Accept `U1,U2` or a JSON list from an env var, as well as a TOML list."""
@@ -227,6 +229,8 @@ class PrivacySettings(BaseModel):
     """How long residents' words are kept (listening/retention.py); 0 keeps them forever."""
 
     retention_days: float = 365.0
+    # replace e-mail addresses, phone numbers and street addresses in what Slack cards show
+    redact_cards: bool = False
 
 
 class SecuritySettings(BaseModel):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -37,6 +37,7 @@ from bots.slack.blocks import (
 from bots.slack.poll_modal import BLOCKS as POLL_BLOCKS
 from bots.slack.poll_modal import POLL_MODAL, poll_modal, read_poll_form
 from bots.slack.posting import SlackPosting
+from bots.slack.roles import at_least, needed_role
 from townhall.domain import FaqDraft, PollForm, StaffAction
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,8 @@ class SlackConsole(SlackPosting):
         bot_token: str,
         triage_channel: str,
         staff: list[str],
+        leads: Sequence[str] = (),
+        admins: Sequence[str] = (),
         api_url: str = "https://slack.com/api/",
         signing_secret: str | None = None,
         app_token: str | None = None,
@@ -91,13 +94,23 @@ class SlackConsole(SlackPosting):
         self._canned_draft = canned_draft
         self.app_token = app_token
         self._staff_entries = list(staff)
-        self._staff: set[str] = {s for s in staff if not s.startswith("S")}
+        self._role_entries = {"lead": list(leads), "admin": list(admins)}
+        self._members: dict[str, set[str]] = {
+            role: {s for s in entries if not s.startswith("S")}
+            for role, entries in self._role_entries.items()
+        }
+        self._staff: set[str] = {s for s in staff if not s.startswith("S")} | (
+            self._members["lead"] | self._members["admin"])
         self.client = AsyncWebClient(token=bot_token, base_url=api_url)
         self.app = AsyncApp(
             client=self.client,
             signing_secret=signing_secret or "",
             request_verification_enabled=app_token is None,
             ssl_check_enabled=False,
+            # acknowledge only once a listener is done: bolt otherwise acks an event first and
+            # handles it in the background, and a crash in between loses it (a staff reply in
+            # a card's thread) since Slack does not send an acknowledged event again
+            process_before_response=True,
         )
         self._on_action: OnAction | None = None
         self._socket: AsyncSocketModeHandler | None = None
@@ -123,15 +136,21 @@ class SlackConsole(SlackPosting):
             self._socket = None
 
     async def refresh_staff(self) -> None:
-        """Expand user groups (ids starting with S) into their members."""
-        members = {s for s in self._staff_entries if not s.startswith("S")}
-        for group in (s for s in self._staff_entries if s.startswith("S")):
+        """Expand user groups (ids starting with S) into their members, for every role."""
+        self._members = {role: await self._expand(entries)
+                         for role, entries in self._role_entries.items()}
+        self._staff = (await self._expand(self._staff_entries)) | self._members["lead"] | (
+            self._members["admin"])
+
+    async def _expand(self, entries: list[str]) -> set[str]:
+        members = {s for s in entries if not s.startswith("S")}
+        for group in (s for s in entries if s.startswith("S")):
             try:
                 response = await self.client.usergroups_users_list(usergroup=group)
                 members.update(response.get("users", []))
             except (SlackApiError, SlackRequestError) as exc:
                 log.warning("slack: cannot read user group %s: %s", group, exc)
-        self._staff = members
+        return members
 
     def is_staff(self, user_id: str | None) -> bool:
         return bool(user_id) and user_id in self._staff
@@ -162,16 +181,33 @@ class SlackConsole(SlackPosting):
 
     async def _staff_only(self, body: dict, context: Any, ack: Any, client: Any, next: Any) -> None:
         interactive = body.get("type") in ("block_actions", "view_submission") or "command" in body
-        if not interactive or self.is_staff(context.user_id):
+        if not interactive:
+            await next()
+            return
+        needed = needed_role(body)
+        if at_least(self.role_of(context.user_id), needed):
             await next()
             return
         await ack()
         channel = context.channel_id or self.triage_channel
-        log.info("slack: refused %s from non-staff user %s", body.get("type"), context.user_id)
+        text = REFUSAL if not self.is_staff(context.user_id) else (
+            f"That needs the {needed} role in Townhall. Ask an admin if you should have it.")
+        log.info("slack: refused %s from %s (needs %s)", body.get("type"), context.user_id,
+                 needed)
         try:
-            await client.chat_postEphemeral(channel=channel, user=context.user_id, text=REFUSAL)
+            await client.chat_postEphemeral(channel=channel, user=context.user_id, text=text)
         except SlackApiError as exc:
             log.warning("slack: could not post refusal: %s", exc)
+
+    def role_of(self, user_id: str | None) -> str | None:
+        """admin, lead or agent (anyone in staff), or None for someone who is not staff."""
+        if not user_id:
+            return None
+        if user_id in self._members["admin"]:
+            return "admin"
+        if user_id in self._members["lead"]:
+            return "lead"
+        return "agent" if user_id in self._staff else None
 
     async def _act(self, action: StaffAction, client: AsyncWebClient, channel: str | None) -> None:
         """Run an action; show its failure to the staff member who tried it."""

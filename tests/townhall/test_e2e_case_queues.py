@@ -12,6 +12,7 @@ from responders.models import Case
 from townhall.testing.fake_slack import FakeSlack
 from townhall.testing.fake_telegram import FakeTelegram
 from townhall.testing.harness import (
+    AGENT_ID,
     STAFF_ID,
     TRIAGE_CHANNEL,
     Harness,
@@ -177,3 +178,26 @@ async def test_block_from_the_card_and_unblock_by_command(harness: Harness) -> N
     tg.user_sends("And the paint is flaking onto the pavement", user_id=CITIZEN)
     answered = (await harness.wait_for_reply(CITIZEN, count=2))[-1]["text"]
     assert "added this to your case" in answered  # answered again, as before the block
+
+
+async def test_roles_are_checked_on_every_action_and_command(harness: Harness) -> None:
+    """An agent works cases; blocking, the FAQ, polls and listening need a lead or an admin."""
+    tg, slack = harness.telegram, harness.slack
+    tg.user_sends("The mural on the community centre wall is peeling off", user_id=CITIZEN)
+    card = await harness.wait_for_card()
+    case_id = card_buttons(card)["case_claim"]
+    await slack.click(AGENT_ID, message_ts=card["ts"], action_id="case_block", value=case_id)
+    refusal = await slack.wait_for(
+        lambda: next((e for e in slack.ephemerals if e["user"] == AGENT_ID), None))
+    assert "needs the lead role" in refusal["text"]
+    await slack.click(AGENT_ID, message_ts=card["ts"], action_id="case_claim", value=case_id)
+    await harness.wait_for_card(lambda c: "Claimed" in card_text(c) and AGENT_ID in card_text(c))
+
+    answer = await slack.slash_command(AGENT_ID, "/townhall", "listen add pothole")
+    assert answer.response is None or "Now listening" not in str(answer.response)
+    await slack.wait_for(lambda: len([e for e in slack.ephemerals if e["user"] == AGENT_ID]) == 2)
+    assert "needs the admin role" in slack.ephemerals[-1]["text"]
+    listing = await slack.slash_command(AGENT_ID, "/townhall", "queue")
+    assert "open case" in str(listing.response)
+    admin = await slack.slash_command(STAFF_ID, "/townhall", "listen add pothole")
+    assert "needs the" not in str(admin.response)  # let through (X is off here: it says so)

@@ -26,7 +26,8 @@ from townhall.testing.fake_telegram import FakeTelegram
 from townhall.testing.fake_x import FakeX
 
 TRIAGE_CHANNEL = "C0TRIAGE01"
-STAFF_ID = "U0STAFF001"
+STAFF_ID = "U0STAFF001"  # an admin: may do everything
+AGENT_ID = "U0AGENT001"  # staff with the agent role only
 OUTSIDER_ID = "U0OUTSIDE1"
 WEBHOOK_SECRET = "webhook-secret-0123456789"
 
@@ -158,6 +159,7 @@ async def running_townhall(
         assert fake_x is not None
         await fake_x.start()
     slack.add_user(STAFF_ID, "sam.staff")
+    slack.add_user(AGENT_ID, "avery.agent")
     slack.add_user(OUTSIDER_ID, "olive.outsider")
     port = free_port() if telegram_mode == "webhook" else 0
     telegram_settings: dict[str, Any] = {
@@ -173,7 +175,8 @@ async def running_townhall(
         "bot_token": slack.bot_token,
         "api_url": slack.api_url,
         "triage_channel": TRIAGE_CHANNEL,
-        "staff": [STAFF_ID],
+        "staff": [STAFF_ID, AGENT_ID],
+        "admins": [STAFF_ID],
         "mode": slack_mode,
     }
     if slack_mode == "socket":
