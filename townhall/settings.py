@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    DotEnvSettingsSource,
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
@@ -277,10 +278,27 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml_path = Path(os.environ.get("TOWNHALL_CONFIG", DEFAULT_CONFIG))
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_path))
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        secrets_file = os.environ.get("TOWNHALL_SECRETS_FILE")
+        if secrets_file:  # KEY=value lines, e.g. a mounted secret; the environment wins
+            sources.append(DotEnvSettingsSource(settings_cls, env_file=_private(secrets_file)))
+        sources.append(TomlConfigSettingsSource(settings_cls, toml_path))
+        return tuple(sources)
 
     @classmethod
     def load(cls, **overrides: object) -> Settings:
         """Settings from the TOML file and the environment; keyword overrides win (tests, demo)."""
         return cls(**overrides)
 
+
+def _private(path: str) -> Path:
+    """The secrets file, refused when it is missing or others than its owner may read it: a
+    token readable by every account on the server is a leaked token."""
+    secrets = Path(path)
+    if not secrets.is_file():
+        raise ValueError(f"TOWNHALL_SECRETS_FILE={path}: there is no such file")
+    if os.name == "posix" and secrets.stat().st_mode & 0o077:
+        raise ValueError(
+            f"TOWNHALL_SECRETS_FILE={path} may be read by other accounts: chmod 600 it"
+        )
+    return secrets

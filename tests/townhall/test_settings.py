@@ -64,3 +64,21 @@ def test_x_is_enabled_by_its_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings.load(x=keys)
     assert settings.x.user_auth and settings.x.api_url == "https://api.x.com"
     assert "x-access-secret-7f3a" not in repr(settings)
+
+
+def test_secrets_may_come_from_a_private_file(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets = tmp_path / "townhall.secrets"
+    secrets.write_text("TOWNHALL_SLACK__BOT_TOKEN=xoxb-from-file\n"
+                       "TOWNHALL_TELEGRAM__TOKEN=123:from-file\n")
+    secrets.chmod(0o600)
+    monkeypatch.setenv("TOWNHALL_SECRETS_FILE", str(secrets))
+    monkeypatch.setenv("TOWNHALL_TELEGRAM__TOKEN", "123:from-env")  # the environment wins
+    settings = Settings.load()
+    assert settings.slack.bot_token.get_secret_value() == "xoxb-from-file"
+    assert settings.telegram.token.get_secret_value() == "123:from-env"
+    assert "xoxb-from-file" not in repr(settings)
+    secrets.chmod(0o644)
+    with pytest.raises(ValueError, match="chmod 600"):
+        Settings.load()
