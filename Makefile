@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test run lint format clean
+.PHONY: install demo test run lint format audit clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check townhall/migrations
+
+# Known vulnerabilities with a fix available in the installed dependencies; needs the PyPI JSON
+# API or OSV (not reachable from machines that only see a package mirror).
+audit: $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check pip-audit
+	$(BIN)/pip-audit --skip-editable --strict
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
