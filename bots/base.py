@@ -45,6 +45,11 @@ class StaffConsole(Protocol):
 
     async def update_card(self, channel: str, ts: str, card: Card) -> None: ...
 
+    async def case_of_card(self, channel: str, ts: str) -> int | None:
+        """The case id on the card this app posted at (channel, message id), read from the card
+        itself; None for any other message."""
+        ...
+
     async def post_note(self, channel: str, ts: str, text: str, *, quoted: str = "") -> str:
         """Post `text` (the console's markup) in the card's thread, followed by `quoted`: a
         citizen's words, shown literally; return the note's message id."""

@@ -146,7 +146,11 @@ class Triage:
     async def handle(self, action: StaffAction) -> None:
         """Carry out a staff action. Raises `CaseError` with a message for the staff member."""
         if action.kind == "thread_reply":
-            case = await self.cases.find_by_card(action.card_channel or "", action.card_ts or "")
+            channel, ts = action.card_channel or "", action.card_ts or ""
+            case = await self.cases.find_by_card(channel, ts)
+            if case is None:  # a card whose ts is not (or not yet) recorded: ask the card
+                case_id = await self.console.case_of_card(channel, ts)
+                case = (await self.cases.view(case_id, history=0)).case if case_id else None
             if case is None or case.id is None:
                 return  # a thread that is not a case card: staff chatting among themselves
             self._check_queue(case.queue, action.staff_id)

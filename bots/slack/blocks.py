@@ -7,6 +7,7 @@ cannot ping anyone in the staff workspace.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from townhall.domain import Card, FaqDraft
@@ -37,12 +38,21 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def escape_clipped(text: str, limit: int) -> str:
+    """`escape(text)` in at most `limit` characters: a cut never leaves half an entity
+    (`&am…`), which Slack would show as typed."""
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    return re.sub(r"&[a-z]*$", "", escaped[: limit - 1]) + "…"
+
+
 def card_blocks(card: Card) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": _clip(card.title, HEADER_LIMIT)}},
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": _clip(">" + escape(card.text), SECTION_LIMIT)},
+            "text": {"type": "mrkdwn", "text": ">" + escape_clipped(card.text, SECTION_LIMIT - 1)},
         },
     ]
     if card.mention:  # staff's own mention syntax, so not escaped
@@ -87,16 +97,17 @@ def card_blocks(card: Card) -> list[dict[str, Any]]:
     ]
     if elements:
         blocks.append({"type": "actions", "block_id": "case_actions", "elements": elements})
-    if card.footer:
-        blocks.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(card.footer)}]}
-        )
+    if card.footer:  # a context element holds 3000 characters, like a section
+        footer = escape_clipped(card.footer, SECTION_LIMIT)
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]})
     return blocks
 
 
 def card_fallback_text(card: Card) -> str:
-    """The plain text Slack shows in notifications and to screen readers."""
-    return _clip(f"{card.title}: {card.text}", 300)
+    """The plain text Slack shows in notifications and to screen readers. Slack reads a
+    message's `text` as mrkdwn even next to blocks, so the citizen's words are escaped here
+    as on the card: unescaped, a `<!channel>` in them notified the whole channel."""
+    return escape_clipped(f"{card.title}: {card.text}", 300)
 
 
 REPLY_THEN_BLOCK = "then"

@@ -216,9 +216,23 @@ class SlackConsole(SlackPosting):
             await self._on_action(action)
         except Exception as exc:
             log.info("slack: %s on case %s failed: %s", action.kind, action.case_id, exc)
-            await client.chat_postEphemeral(
-                channel=channel or self.triage_channel, user=action.staff_id, text=str(exc)
-            )
+            try:
+                await client.chat_postEphemeral(
+                    channel=channel or self.triage_channel, user=action.staff_id, text=str(exc)
+                )
+            except (SlackApiError, SlackRequestError) as error:  # nowhere to say it: log it
+                log.warning("slack: could not tell %s why: %s", action.staff_id, error)
+
+    async def _open_view(
+        self, client: AsyncWebClient, trigger_id: str, view: dict[str, Any]
+    ) -> None:
+        """Open a form. Slack refuses a trigger older than 3 seconds (or one it never issued);
+        the click is already acknowledged and there is nowhere to show the form, so that is
+        logged, not raised into bolt as an unhandled error."""
+        try:
+            await client.views_open(trigger_id=trigger_id, view=view)
+        except (SlackApiError, SlackRequestError) as exc:
+            log.warning("slack: could not open the %s form: %s", view.get("callback_id"), exc)
 
     async def _on_button(self, ack: Any, body: dict, action: dict, client: AsyncWebClient) -> None:
         await ack()
@@ -261,7 +275,7 @@ class SlackConsole(SlackPosting):
     ) -> None:
         await ack()
         modal = reply_modal(int(action["value"]))
-        await client.views_open(trigger_id=body["trigger_id"], view=modal)
+        await self._open_view(client, body["trigger_id"], modal)
 
     async def _on_canned_select(
         self, ack: Any, body: dict, action: dict, client: AsyncWebClient
@@ -275,9 +289,7 @@ class SlackConsole(SlackPosting):
                 text = await self._canned_draft(int(case_id), reply_id)
             except Exception as exc:  # an empty form still lets staff write the reply
                 log.warning("slack: no saved reply %s for case %s: %s", reply_id, case_id, exc)
-        await client.views_open(
-            trigger_id=body["trigger_id"], view=reply_modal(int(case_id), text=text)
-        )
+        await self._open_view(client, body["trigger_id"], reply_modal(int(case_id), text=text))
 
     async def _on_reply_submitted(self, ack: Any, body: dict, view: dict) -> None:
         values = view["state"]["values"]
@@ -312,7 +324,7 @@ class SlackConsole(SlackPosting):
                 draft = await self._faq_draft(case_id)
             except Exception as exc:  # an empty form still lets staff write the entry
                 log.warning("slack: no FAQ draft for case %s: %s", case_id, exc)
-        await client.views_open(trigger_id=body["trigger_id"], view=faq_modal(case_id, draft))
+        await self._open_view(client, body["trigger_id"], faq_modal(case_id, draft))
 
     async def _on_faq_submitted(self, ack: Any, body: dict, view: dict) -> None:
         """The form becomes a `faq_add` action; what is wrong is shown next to its field."""
@@ -387,8 +399,8 @@ class SlackConsole(SlackPosting):
             return
         if self._polls is not None and (command.get("text") or "").strip().lower() == "poll":
             await ack()
-            await self.client.views_open(
-                trigger_id=command["trigger_id"], view=poll_modal(self._polls.topics())
+            await self._open_view(
+                self.client, command["trigger_id"], poll_modal(self._polls.topics())
             )
             return
         try:

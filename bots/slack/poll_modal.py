@@ -18,6 +18,7 @@ BLOCKS = {"question": "poll_question", "options": "poll_options", "audience": "p
           "group": "poll_group", "duration": "poll_duration", "announce": "poll_announce"}
 GROUP = "group"
 DURATIONS = (("1 hour", 1), ("6 hours", 6), ("1 day", 24), ("3 days", 72), ("1 week", 168))
+DEFAULT_HOURS = 24.0
 
 
 def _option(label: str, value: str) -> dict[str, Any]:
@@ -65,21 +66,40 @@ def poll_modal(topics: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def read_poll_form(values: dict[str, dict[str, dict[str, Any]]]) -> PollForm:
-    """The submitted state (`view.state.values`) as a `PollForm`."""
+    """The submitted state (`view.state.values`) as a `PollForm`.
+
+    Never raises: a field of another shape than Slack's reads as empty (and the poll service
+    then names what is missing), and a duration the form does not offer as the default day,
+    so a stale or tampered form is refused next to its fields, not with a crash.
+    """
 
     def element(name: str) -> dict[str, Any]:
-        return values.get(BLOCKS[name], {}).get(BLOCKS[name], {}) or {}
+        return _object(_object(_object(values).get(BLOCKS[name])).get(BLOCKS[name]))
 
-    audience = (element("audience").get("selected_option") or {}).get("value", "")
+    def chosen(name: str) -> str:
+        return _text(_object(element(name).get("selected_option")).get("value"))
+
+    audience = chosen("audience")
     if audience == GROUP:
-        audience = f"group:{(element('group').get('value') or '').strip()}"
-    duration = (element("duration").get("selected_option") or {}).get("value", "24")
+        audience = f"group:{_text(element('group').get('value')).strip()}"
+    offered = {str(hours): float(hours) for _, hours in DURATIONS}
     return PollForm(
-        question=(element("question").get("value") or "").strip(),
-        options=[line.strip() for line in (element("options").get("value") or "").splitlines()
-                 if line.strip()],
+        question=_text(element("question").get("value")).strip(),
+        options=[
+            line.strip()
+            for line in _text(element("options").get("value")).splitlines()
+            if line.strip()
+        ],
         audience=audience,
-        hours=float(duration),
+        hours=offered.get(chosen("duration"), DEFAULT_HOURS),
         announce_result=bool(element("announce").get("selected_options")),
     )

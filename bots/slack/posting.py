@@ -13,9 +13,13 @@ from typing import Any
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bots.slack.blocks import card_blocks, card_fallback_text, escape
+from bots.slack.blocks import card_blocks, card_fallback_text, escape_clipped
 from townhall.domain import Card, SendError
 
+# buttons whose value is the case id, on every case card
+CASE_BUTTONS = frozenset({"case_claim", "case_reply", "case_resolve"})
+# chat.postMessage refuses a longer `text` (msg_too_long)
+MAX_TEXT = 40_000
 # Slack errors that retrying cannot fix.
 PERMANENT_ERRORS = {
     "channel_not_found", "not_in_channel", "is_archived", "msg_too_long", "no_text",
@@ -52,6 +56,29 @@ class SlackPosting:
             raise send_error(exc) from exc
         return str(response["channel"]), str(response["ts"])
 
+    async def case_of_card(self, channel: str, ts: str) -> int | None:
+        """The case id on a card this app posted, from its buttons; None for other messages.
+
+        For a staff reply in a thread the database cannot place: the card was posted but its
+        ts is not recorded yet (a moment after posting), or never will be (the bot died between
+        the post and the record, and the card was posted again after the restart).
+        """
+        try:
+            response = await self.client.conversations_history(
+                channel=channel, latest=ts, oldest=ts, inclusive=True, limit=1
+            )
+        except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:
+            raise send_error(exc) from exc
+        for message in response.get("messages") or []:
+            if message.get("ts") != ts or not message.get("bot_id"):
+                continue
+            for block in message.get("blocks") or []:
+                for element in block.get("elements") or []:
+                    value = str(element.get("value", ""))
+                    if element.get("action_id") in CASE_BUTTONS and value.isdigit():
+                        return int(value)
+        return None
+
     async def update_card(self, channel: str, ts: str, card: Card) -> None:
         try:
             await self.client.chat_update(
@@ -61,8 +88,9 @@ class SlackPosting:
             raise send_error(exc) from exc
 
     async def post_note(self, channel: str, ts: str, text: str, *, quoted: str = "") -> str:
-        if quoted:  # a citizen's words: shown as written, never as markup or a mention
-            text = f"{text} {escape(quoted)}"
+        if quoted:  # a citizen's words: shown as written, never as markup or a mention, and
+            # cut to what a message holds (escaping can make a long text five times longer)
+            text = f"{text} {escape_clipped(quoted, MAX_TEXT - len(text) - 1)}"
         try:
             response = await self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text)
         except (SlackApiError, SlackRequestError, OSError, TimeoutError) as exc:

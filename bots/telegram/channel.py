@@ -8,6 +8,8 @@ status so Telegram redelivers what failed.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 import json
 import logging
@@ -22,7 +24,14 @@ from telegram import (
     Update,
 )
 from telegram.constants import MessageLimit
-from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -35,10 +44,12 @@ from telegram.ext import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bots.base import OnEvent
+from bots.checks import MalformedEvent
 from bots.telegram.inbound import CHANNEL, BotIdentity, to_inbound
 from townhall.domain import (
     Address,
     Button,
+    InboundEvent,
     OutboundMessage,
     SendError,
 )
@@ -48,11 +59,23 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query", "poll_answer"]
 # buttons with labels this short (ratings "1".."5", "Yes"/"No") fit side by side on a phone
 SHORT_LABEL = 4
+# what reading a webhook body can raise (MalformedEvent and UnicodeDecodeError are
+# ValueErrors; absurd dates overflow; JSON nested thousands deep exhausts the recursion)
+UNREADABLE = (
+    ValueError, TypeError, KeyError, AttributeError, OverflowError, OSError, RecursionError,
+)  # fmt: skip
+MAX_POLL_BACKOFF = 30.0  # seconds between getUpdates attempts while Telegram is unreachable
 
 
 def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
-    """Cut a long text into messages Telegram accepts, at paragraph or line breaks if possible."""
+    """Cut a long text into messages Telegram accepts, at paragraph or line breaks if possible.
+
+    Telegram trims every message, so blanks at either end are dropped first: a text that
+    began with a few thousand blank lines used to give an empty first part, which Telegram
+    refuses ("message text is empty"), and the whole reply failed.
+    """
     parts: list[str] = []
+    text = text.strip()
     while len(text) > limit:
         floor = limit // 2  # never leave a stub of a message before the cut
         cut = text.rfind("\n\n", floor, limit)
@@ -115,9 +138,8 @@ class TelegramChannel:
             .base_url(api_url)
             .base_file_url(file_url)
             .job_queue(None)  # one APScheduler for the whole bot, not one per channel
+            .updater(None)  # long polling is `_poll`: see there why not PTB's Updater
         )
-        if webhook_url:
-            builder = builder.updater(None)
         self.application: Application = builder.build()
         self.application.add_handler(
             MessageHandler(
@@ -129,6 +151,8 @@ class TelegramChannel:
         self.application.add_handler(PollAnswerHandler(self._on_update))
         self.application.add_error_handler(self._on_error)
         self._on_event: OnEvent | None = None
+        self._poller: asyncio.Task[None] | None = None
+        self._offset = 0  # the next getUpdates confirms every update below it
 
     async def start(self, on_event: OnEvent) -> None:
         self._on_event = on_event
@@ -144,19 +168,56 @@ class TelegramChannel:
             log.info("telegram: webhook mode at %s", self.webhook_url)
         else:
             await app.bot.delete_webhook()
-            assert app.updater is not None
-            await app.updater.start_polling(
-                timeout=self.poll_timeout, poll_interval=0, allowed_updates=ALLOWED_UPDATES
-            )
+            self._poller = asyncio.create_task(self._poll(), name="telegram-polling")
             log.info("telegram: long polling as @%s", app.bot.username)
 
     async def stop(self) -> None:
         app = self.application
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
+        poller, self._poller = self._poller, None
+        if poller is not None:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+            if self._offset:  # confirm what was handled, so a restart does not fetch it again
+                with contextlib.suppress(TelegramError):
+                    await app.bot.get_updates(offset=self._offset, timeout=timedelta(0))
         if app.running:
             await app.stop()
         await app.shutdown()
+
+    async def _poll(self) -> None:
+        """Long polling that confirms an update to Telegram only once it has been handled.
+
+        PTB's Updater confirms a batch (by the next getUpdates' offset) as soon as it has put it
+        in its in-memory queue, so a crash lost every queued update not yet stored. Here the
+        next getUpdates is asked only after the batch went through the handlers (ingest stores
+        each update before anything else, and ignores one delivered again), so whatever a crash
+        interrupts is still unconfirmed and Telegram delivers it again after the restart.
+        """
+        bot, backoff = self.application.bot, 0.0
+        while True:
+            try:
+                updates = await bot.get_updates(
+                    offset=self._offset or None, timeout=timedelta(seconds=self.poll_timeout),
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+                backoff = 0.0
+            except InvalidToken:
+                log.error("telegram: the token was refused; long polling stops")
+                raise
+            except RetryAfter as exc:
+                await asyncio.sleep(send_error(exc).retry_after or 1.0)
+                continue
+            except TimedOut:
+                continue
+            except TelegramError as exc:
+                backoff = min(MAX_POLL_BACKOFF, backoff * 2 or 1.0)
+                log.warning("telegram: getUpdates failed (%s); again in %.0fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                continue
+            for update in updates:
+                await self.application.process_update(update)  # errors go to `_on_error`
+                self._offset = update.update_id + 1
 
     async def process_webhook(self, secret: str | None, body: bytes) -> int:
         """Handle one webhook POST; the HTTP status to answer with.
@@ -166,22 +227,34 @@ class TelegramChannel:
         expected = self.webhook_secret or ""
         if expected and not hmac.compare_digest((secret or "").encode(), expected.encode()):
             return 403
+        # Reading the update (JSON, PTB's objects, the domain event) is all done before
+        # anything is stored: what cannot be read is refused with a 400, never half-handled.
         try:
-            data = json.loads(body)
-            update = Update.de_json(data, self.application.bot)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            log.warning("telegram: rejected a malformed webhook update: %s", exc)
+            update = Update.de_json(json.loads(body), self.application.bot)
+            event = self._event_of(update)
+        except UNREADABLE as exc:
+            log.warning("telegram: rejected a malformed webhook update: %.300s", exc)
             return 400
-        await self._dispatch(update)
+        await self._deliver(update, event)
         return 200
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._dispatch(update)
 
-    async def _dispatch(self, update: Update) -> None:
+    def _event_of(self, update: Update) -> InboundEvent | None:
         bot = self.application.bot
         me = BotIdentity(bot.id, bot.username) if bot.username else None
-        event = to_inbound(update, me)
+        return to_inbound(update, me)
+
+    async def _dispatch(self, update: Update) -> None:
+        try:
+            event = self._event_of(update)
+        except MalformedEvent as exc:  # delivering it again cannot help
+            log.warning("telegram: skipped a malformed update: %.300s", exc)
+            return
+        await self._deliver(update, event)
+
+    async def _deliver(self, update: Update, event: InboundEvent | None) -> None:
         if update.callback_query is not None:
             try:
                 await update.callback_query.answer()  # stops the button's spinner

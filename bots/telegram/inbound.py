@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from telegram import CallbackQuery, Message, MessageEntity, Update
 from telegram.constants import ChatType
 
+from bots.checks import MalformedEvent, check_event
 from townhall.domain import (
     Address,
     Attachment,
@@ -25,10 +26,14 @@ from townhall.domain import (
 )
 
 CHANNEL = "telegram"
+NAME_LIMIT = 64
 
 
 def _sender(user) -> Sender:
-    name = " ".join(part for part in (user.first_name, user.last_name) if part)
+    # Telegram caps each name at 64 characters; a longer one is cut, not a reason to drop
+    # the citizen's message (and the stored display name has room for both parts)
+    parts = (user.first_name, user.last_name)
+    name = " ".join(part[:NAME_LIMIT] for part in parts if part)
     return Sender(str(user.id), name, user.language_code)
 
 
@@ -118,7 +123,7 @@ def _reply_to_bot(message: Message, me: BotIdentity | None) -> str | None:
     return str(replied.message_id)
 
 
-def to_inbound(update: Update, me: BotIdentity | None = None) -> InboundEvent | None:
+def _event_of(update: Update, me: BotIdentity | None) -> InboundEvent | None:
     """The domain event for a Telegram update, or None for updates we do not handle.
 
     A group message is listened to (stored and classified) unless it is addressed to the bot
@@ -174,3 +179,21 @@ def to_inbound(update: Update, me: BotIdentity | None = None) -> InboundEvent | 
         attachments=attachments,
         reply_to_id=_reply_to_bot(message, me),
     )
+
+
+def to_inbound(update: Update, me: BotIdentity | None = None) -> InboundEvent | None:
+    """The domain event for a Telegram update, or None for updates we do not handle.
+
+    Raises `MalformedEvent` when the update cannot be read or the event it gives is not well
+    typed (bots/checks.py): such an update is refused whole, never half-handled. See
+    `_event_of` for what becomes of each kind of update.
+    """
+    if not isinstance(update, Update):
+        raise MalformedEvent(f"not an update: {type(update).__name__}")
+    try:
+        event = _event_of(update, me)
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:
+        raise MalformedEvent(f"unreadable update: {exc!r:.200}") from exc
+    if event is not None:
+        check_event(event)
+    return event

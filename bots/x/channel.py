@@ -27,6 +27,7 @@ import aiohttp
 from tweepy import BadRequest, Forbidden, HTTPException, NotFound
 
 from bots.base import OnEvent
+from bots.checks import MalformedEvent
 from bots.x.client import AccessDenied, RateLimited, XApiClient
 from bots.x.inbound import (
     CHANNEL,
@@ -241,6 +242,16 @@ class XChannel:
         return count
 
     def _event(self, post: Any, includes: dict, listen_only: bool) -> InboundEvent | None:
+        """The event for a post, or None; a post that cannot be read is skipped with a warning
+        (and the checkpoint moves past it), or it would fail again at every poll."""
+        try:
+            return self._read(post, includes, listen_only)
+        except MalformedEvent as exc:
+            post_id = getattr(post, "id", "?")
+            log.warning("x: skipped post %.30s that cannot be read: %s", post_id, exc)
+            return None
+
+    def _read(self, post: Any, includes: dict, listen_only: bool) -> InboundEvent | None:
         me = self.me
         if me is not None and str(post.author_id) == me["id"]:
             return None  # our own posts

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from bots.checks import MalformedEvent, check_event
 from townhall.domain import Address, ButtonPress, InboundMessage, Sender
 
 CHANNEL = "x"
@@ -48,34 +49,43 @@ def body_of(text: str) -> str:
     return _LEADING_MENTIONS.sub("", unescape(text), count=1).strip()
 
 
+def _items(value: Any) -> list[Any]:
+    """A JSON array, or nothing: a field of another type is read as absent."""
+    return list(value) if isinstance(value, list | tuple) else []
+
+
 def users_by_id(includes: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
-    users = (includes or {}).get("users") or []
+    users = _items(includes.get("users")) if isinstance(includes, Mapping) else []
     return {str(_data(user).get("id")): _data(user) for user in users}
 
 
 def replied_to(post: Any) -> str | None:
     """The id of the post this one answers, if it is a reply."""
-    for ref in _data(post).get("referenced_tweets") or ():
-        if _data(ref).get("type") == "replied_to":
+    for ref in _items(_data(post).get("referenced_tweets")):
+        if _data(ref).get("type") == "replied_to" and _data(ref).get("id"):
             return str(_data(ref)["id"])
     return None
 
 
 def is_retweet(post: Any) -> bool:
-    return any(
-        _data(ref).get("type") == "retweeted" for ref in _data(post).get("referenced_tweets") or ()
-    )
+    refs = _items(_data(post).get("referenced_tweets"))
+    return any(_data(ref).get("type") == "retweeted" for ref in refs)
 
 
 def mentions_user(post: Any, username: str) -> bool:
-    mentions = (_data(post).get("entities") or {}).get("mentions") or ()
-    return any(str(m.get("username", "")).lower() == username.lower() for m in mentions)
+    entities = _data(_data(post).get("entities"))
+    mentions = _items(entities.get("mentions"))
+    return any(str(_data(m).get("username", "")).lower() == username.lower() for m in mentions)
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _sender(data: dict[str, Any], users: dict[str, dict[str, Any]]) -> Sender:
     author = str(data.get("author_id") or "")
     user = users.get(author, {})
-    name, username = user.get("name") or "", user.get("username") or ""
+    name, username = _str(user.get("name")), _str(user.get("username"))
     display = (
         f"{name} (@{username})"
         if name and username
@@ -110,6 +120,24 @@ def to_inbound(
     tweet: Any, includes: Mapping[str, Any] | None = None, *, listen_only: bool = False
 ) -> InboundMessage | None:
     """The domain message for a post, or None for retweets and posts with no text left.
+
+    Raises `MalformedEvent` for a post X would not send (an id that is not a number, a
+    date that is not one, a field of the wrong type), so the channel can skip it instead of
+    failing on it at every poll.
+    """
+    try:
+        event = _message_of(tweet, includes, listen_only)
+    except (AttributeError, TypeError, ValueError, KeyError, OverflowError, OSError) as exc:
+        raise MalformedEvent(f"unreadable post: {exc!r:.200}") from exc
+    if event is not None:
+        check_event(event, anonymous_sender=True)
+    return event
+
+
+def _message_of(
+    tweet: Any, includes: Mapping[str, Any] | None, listen_only: bool
+) -> InboundMessage | None:
+    """`to_inbound` without the checks.
 
     A mention (`listen_only=False`) may be a `/command`; a listened post never is. A mention
     that is a reply carries the post it answers as `reply_to_id`, so an answer to one of our
