@@ -15,6 +15,7 @@ from rich.logging import RichHandler
 
 from townhall.cli_audit import audit
 from townhall.cli_cases import cases_app
+from townhall.cli_chaos import bench_chaos
 from townhall.cli_citizens import citizen_app
 from townhall.cli_digest import bench_digest, digest
 from townhall.cli_duplicates import eval_duplicates
@@ -44,6 +45,7 @@ bench_app.command("classify")(bench_classify)
 bench_app.command("digest")(bench_digest)
 app.command("digest")(digest)
 bench_app.command("emerging")(bench_emerging)
+bench_app.command("chaos")(bench_chaos)
 eval_app.command("emerging")(eval_emerging)
 eval_app.command("duplicates")(eval_duplicates)
 eval_app.command("opinions")(eval_opinions)
