@@ -41,7 +41,11 @@ def alert_card(alert: Alert, categories: dict[str, str], window_minutes: int) ->
     if alert.decided_by:
         decision = f"{STATUS_LINE[alert.status]}, by <@{alert.decided_by}>"
         fields += (CardField("Decision", decision),)
-    examples = "\n".join(f"• {text}" for text in alert.examples) or "-"
+    # residents' words, shown literally: a `<!channel>` in a message must not ping anyone
+    examples = "\n".join(
+        "• " + str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        for text in alert.examples
+    ) or "-"
     buttons: tuple[Button, ...] = ()
     if alert.status == "open":
         buttons = (
