@@ -344,11 +344,6 @@ class Townhall:
 
     async def stop(self) -> None:
         if self.scheduler.running:
-            self.scheduler.pause()  # no new runs; let the running ones finish (briefly)
-            executor = self.scheduler._lookup_executor("default")
-            running = [f for f in getattr(executor, "_pending_futures", ()) if not f.done()]
-            if running:
-                await asyncio.wait(running, timeout=2)
             self.scheduler.shutdown(wait=False)
         for channel in self.channels.values():
             await channel.stop()
