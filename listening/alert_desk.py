@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bots.base import StaffConsole
+from bots.slack.blocks import escape
 from listening.alerts import decide
 from listening.outbox import Outbox
 from listening.trend_tables import Alert
@@ -43,7 +44,7 @@ def alert_card(alert: Alert, categories: dict[str, str], window_minutes: int) ->
         fields += (CardField("Decision", decision),)
     # residents' words, shown literally: a `<!channel>` in a message must not ping anyone
     examples = "\n".join(
-        "• " + str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        "• " + escape(str(text))
         for text in alert.examples
     ) or "-"
     buttons: tuple[Button, ...] = ()

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bots.slack.blocks import escape
 from responders.business_hours import BusinessCalendar
 from responders.cases import SENTIMENTS, CaseView
 from responders.queues import Queue, mention
@@ -37,12 +38,6 @@ class CardContext:
     calendar: BusinessCalendar | None = None
     faq: bool = False  # "Add to FAQ" (where a knowledge base can take new entries)
     redact: bool = False  # [privacy] redact_cards: no e-mail, phone or address on cards
-
-
-def _plain(text: str) -> str:
-    """Words a citizen (or another system) wrote, shown literally in the card's markup: a name
-    such as `<!channel>` must not ping anyone (the card's main text is escaped by the console)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _clip(text: str, limit: int) -> str:
@@ -85,7 +80,7 @@ def case_card(
         CardField("Assignee", f"<@{case.assignee}>" if case.assignee else "nobody yet"),
         CardField("Channel", case.channel.capitalize()),
         CardField("Language", case.language or "unknown"),
-        CardField("Citizen", _plain(view.citizen_name or "anonymous")),
+        CardField("Citizen", escape(view.citizen_name or "anonymous")),
         CardField("Category", categories.get(case.category or "", case.category or "unknown")),
         CardField("Sentiment", case.sentiment or "unknown"),
         CardField("Opened", when(case.created_at)),
@@ -137,7 +132,7 @@ def _sections(
 ) -> list[tuple[str, str]]:
     case = view.case
     sections: list[tuple[str, str]] = []
-    earlier = [_plain(shown(text)) for _, text in view.recent_messages
+    earlier = [escape(shown(text)) for _, text in view.recent_messages
                if text and text != case.summary]
     if earlier:
         sections.append(("Recent messages", "\n".join(f"• {_clip(t, 300)}" for t in earlier)))
@@ -168,7 +163,7 @@ def _sections(
             lines.append(f"Service request `{case.service_request_id}`: "
                          f"{case.open311_status or 'submitted'}")
             if case.open311_notes:
-                lines.append(f"Notes: {_plain(_clip(case.open311_notes, 300))}")
+                lines.append(f"Notes: {escape(_clip(case.open311_notes, 300))}")
             if case.open311_expected:
                 lines.append(f"Expected: {when(case.open311_expected)}")
         if case.open311_error:
@@ -177,13 +172,13 @@ def _sections(
     if view.ratings:
         lines = [
             f"{'★' * r.score}{'☆' * (5 - r.score)} {r.score}/5"
-            + (f": {_plain(_clip(r.comment, 200))}" if r.comment else "")
+            + (f": {escape(_clip(r.comment, 200))}" if r.comment else "")
             for r in view.ratings
         ]
         sections.append(("Satisfaction", "\n".join(lines)))
     history = [
         f"• {e.kind.replace('_', ' ')} by {_actor(e.actor)}"
-        + (f": {_plain(_clip(shown(e.text), 200))}" if e.text and e.kind != "opened" else "")
+        + (f": {escape(_clip(shown(e.text), 200))}" if e.text and e.kind != "opened" else "")
         for e in view.events
         if e.kind != "opened"
     ]

@@ -186,7 +186,7 @@ class Open311Link:
                 session, case, f"open311:{case_id}:{request.updated_datetime or now}",
                 lambda lang: say(
                     "case_311_update", lang, ref=case.reference,
-                    status=say(f"case_311_{'closed' if closed else 'open'}", lang),
+                    status=say("case_311_open", lang),
                     notes=f" {request.status_notes}" if request.status_notes else "",
                     expected=say("case_311_expected", lang, date=expected.strftime("%Y-%m-%d"))
                     if expected else "",

@@ -19,6 +19,7 @@ from responders.blocking import CitizenBlocks
 from responders.canned import CannedReplies
 from responders.cards import CardContext, case_card
 from responders.case_merge import CaseMerger
+from responders.case_records import get_case
 from responders.cases import CaseError, CaseService
 from responders.faq_admin import entry_from_form
 from responders.knowledge import KnowledgeBase
@@ -161,8 +162,8 @@ class Triage:
         if action.case_id is None:
             raise CaseError("This action does not name a case.")
         case_id = action.case_id
-        view = await self.cases.view(case_id, history=0)
-        self._check_queue(view.case.queue, action.staff_id)
+        queue = await self.cases.db.run(lambda session: get_case(session, case_id).queue)
+        self._check_queue(queue, action.staff_id)
         staff = action.staff_id
         if action.kind == "claim":
             await self.cases.claim(case_id, staff)
