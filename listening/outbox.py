@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 
 from listening.models import OutboxItem
 from townhall.db import Database, insert_or_ignore
-from townhall.domain import Address, SendError, utcnow
+from townhall.domain import Address, SendError, StorageUnavailable, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +161,7 @@ class Outbox:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._database_away = False
 
     def register(self, kind: str, handler: Handler) -> None:
         self._handlers[kind] = handler
@@ -204,8 +205,16 @@ class Outbox:
                 return
             try:
                 await self.dispatch_due()
-            except Exception:  # the database may be away; try again at the next tick
+            except StorageUnavailable as exc:  # said once per outage, not at every tick
+                if not self._database_away:
+                    log.warning("outbox: the database is away (%s); waiting for it", exc)
+                self._database_away = True
+                continue
+            except Exception:
                 log.exception("outbox dispatch failed; retrying")
+            if self._database_away:
+                log.warning("outbox: the database is back")
+                self._database_away = False
 
     async def dispatch_due(self) -> int:
         """Deliver one round of due items (one per stream). Returns how many were tried."""

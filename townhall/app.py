@@ -57,7 +57,7 @@ from townhall.case_parts import CaseParts
 from townhall.channels import build_slack, build_telegram, build_x
 from townhall.db import Database
 from townhall.domain import OutboundMessage, SendError, StaffAction
-from townhall.jobs import schedule_jobs
+from townhall.jobs import RunningJobs, schedule_jobs
 from townhall.models import Models
 from townhall.privacy import Pseudonymizer
 from townhall.privacy_desk import PrivacyDesk
@@ -66,6 +66,7 @@ from townhall.web import WebServer, build_web_app
 
 log = logging.getLogger(__name__)
 
+HEALTH_PROBE_SECONDS = 2.0  # a database slower than this to answer `SELECT 1` counts as down
 
 
 class Townhall:
@@ -265,6 +266,7 @@ class Townhall:
             trained_at=trained_at_of(trained),
         )
         self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.jobs = RunningJobs()
         self.web = WebServer(
             build_web_app(
                 health=self.health,
@@ -344,6 +346,8 @@ class Townhall:
 
     async def stop(self) -> None:
         if self.scheduler.running:
+            self.scheduler.pause()  # no new runs; the running ones get a moment to finish
+            await self.jobs.finish(timeout=2.0)
             self.scheduler.shutdown(wait=False)
         for channel in self.channels.values():
             await channel.stop()
@@ -357,10 +361,12 @@ class Townhall:
         self.db.close()
 
     async def health(self) -> dict[str, object]:
+        """Healthy when the database answers a probe within 2 s and the bot's own last unit of
+        work reached it (a locked SQLite file still answers reads while every write fails)."""
         try:
-            await self.db.run(lambda session: session.connection().exec_driver_sql("SELECT 1"))
-            database = True
-        except Exception:  # any driver error means "not reachable now"
+            await asyncio.wait_for(self.db.probe(), timeout=HEALTH_PROBE_SECONDS)
+            database = self.db.unavailable is None
+        except Exception:  # any driver error or a timeout means "not reachable now"
             database = False
         return {
             "ok": database,

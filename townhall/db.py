@@ -22,9 +22,12 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
+
+from townhall.domain import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,10 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# what the drivers raise when the database is away rather than the statement wrong: the server
+# is down or refuses connections, the connection broke, SQLite's file is locked or unwritable,
+# no pooled connection came free in time
+UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -63,6 +70,9 @@ class Database:
         self.engine = make_engine(url)
         workers = 1 if self.is_sqlite else 4
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="townhall-db")
+        # why the last unit of work failed for want of the database, until one succeeds: a
+        # read-only probe can pass while writes fail (a locked SQLite file), so health looks here
+        self.unavailable: str | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -80,14 +90,36 @@ class Database:
                 raise
 
     def transact(self, work: Callable[..., T], *args: Any) -> T:
-        """Run `work(session, *args)` in one transaction, on the calling thread."""
-        with self.session() as session:
-            return work(session, *args)
+        """Run `work(session, *args)` in one transaction, on the calling thread.
+
+        Raises `StorageUnavailable` (from the driver's error) when the database is away.
+        """
+        try:
+            with self.session() as session:
+                result = work(session, *args)
+        except UNAVAILABLE as exc:
+            reason = str(exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc).strip()
+            self.unavailable = reason.splitlines()[0][:300] if reason else type(exc).__name__
+            raise StorageUnavailable(self.unavailable) from exc
+        self.unavailable = None
+        return result
 
     async def run(self, work: Callable[..., T], *args: Any) -> T:
         """Run `work(session, *args)` in one transaction on a database worker thread."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self.transact, work, *args)
+
+    async def probe(self) -> None:
+        """`SELECT 1` on a worker thread; raises when the database does not answer. Unlike a
+        unit of work it leaves `unavailable` alone: a read that passes proves nothing about
+        writes."""
+
+        def select_one() -> None:
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, select_one)
 
     def upgrade(self, revision: str = "head") -> None:
         """Bring the schema to `revision` with Alembic."""

@@ -257,6 +257,15 @@ class FieldError(ValueError):
         self.field = field
 
 
+class StorageUnavailable(Exception):
+    """The database cannot be reached or written right now (down, restarting, locked).
+
+    `Database` raises it in place of the driver's error, so the parts that can wait for the
+    database to come back (long polling, webhooks, the outbox) can tell this from a bug without
+    knowing the driver: they leave the work unconfirmed and try again later.
+    """
+
+
 class SendError(Exception):
     """A send failed. Adapters translate SDK errors into this so the outbox can decide.
 

@@ -14,7 +14,8 @@ import re
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # 7+ digits: an optional +country, an optional (area code), then digits with single spaces,
 # dots or dashes between them
-PHONE = re.compile(r"(?<![\w/])\+?(?:\(\d{1,5}\)\s?)?\d(?:[\s.-]?\d){5,}(?![\w/])")
+# (not after ":" or ".": times and durations such as 0:00:00.600000 are not phone numbers)
+PHONE = re.compile(r"(?<![\w/:.])\+?(?:\(\d{1,5}\)\s?)?\d(?:[\s.-]?\d){5,}(?![\w/])")
 HANDLE = re.compile(r"(?<![\w@])@\w{2,}")
 SPACES = re.compile(r"\s+")
 # a house number then one to four words ending in a street type: "12 Elm St", "1600 Pennsylvania

@@ -17,6 +17,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from bots.slack import SlackConsole
 from bots.slack.payloads import check_request
 from bots.telegram import TelegramChannel
+from townhall.domain import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,11 @@ def build_web_app(
 
         async def telegram_webhook(request: web.Request) -> web.Response:
             secret = request.headers.get("X-Telegram-Bot-Api-Secret-Token")
-            status = await telegram.process_webhook(secret, await request.read())
+            try:
+                status = await telegram.process_webhook(secret, await request.read())
+            except StorageUnavailable as exc:  # Telegram sends it again later
+                log.warning("telegram: webhook update refused while the database is away: %s", exc)
+                return web.Response(status=503)
             return web.Response(status=status)
 
         app.router.add_post("/telegram/webhook", telegram_webhook)

@@ -1,9 +1,10 @@
 """The Telegram channel on python-telegram-bot: long polling or a webhook, replies, polls, files.
 
-The class only wires PTB's handlers to `to_inbound` (bots/telegram/inbound.py) and translates
-PTB errors into `SendError` for the outbox. In webhook mode our own web server receives the POST
-(one server for every platform) and hands it to `process_webhook`, which answers with an HTTP
-status so Telegram redelivers what failed.
+PTB's `Bot` makes every call; updates go through `to_inbound` (bots/telegram/inbound.py) to
+ingest, and PTB errors become `SendError` for the outbox. Updates arrive by our own long polling
+(`_poll`, which confirms an update only once it is handled) or, in webhook mode, through our web
+server (one for every platform), which hands each POST to `process_webhook` and answers with an
+HTTP status, so Telegram redelivers what failed. Both paths meet in `_deliver`.
 """
 
 from __future__ import annotations
@@ -35,11 +36,6 @@ from telegram.error import (
 from telegram.ext import (
     Application,
     ApplicationBuilder,
-    CallbackQueryHandler,
-    ContextTypes,
-    MessageHandler,
-    PollAnswerHandler,
-    filters,
 )
 from telegram.warnings import PTBDeprecationWarning
 
@@ -52,6 +48,7 @@ from townhall.domain import (
     InboundEvent,
     OutboundMessage,
     SendError,
+    StorageUnavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -65,6 +62,16 @@ UNREADABLE = (
     ValueError, TypeError, KeyError, AttributeError, OverflowError, OSError, RecursionError,
 )  # fmt: skip
 MAX_POLL_BACKOFF = 30.0  # seconds between getUpdates attempts while Telegram is unreachable
+MAX_HANDLING_ATTEMPTS = 5  # an update whose handling raises this often is skipped (logged)
+
+
+def _chat_key(update: Update) -> object:
+    """What orders updates: the chat (or, for a poll answer, the voter); else the update."""
+    if update.effective_chat is not None:
+        return ("chat", update.effective_chat.id)
+    if update.effective_user is not None:
+        return ("user", update.effective_user.id)
+    return ("update", update.update_id)
 
 
 def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
@@ -141,18 +148,10 @@ class TelegramChannel:
             .updater(None)  # long polling is `_poll`: see there why not PTB's Updater
         )
         self.application: Application = builder.build()
-        self.application.add_handler(
-            MessageHandler(
-                filters.TEXT | filters.CAPTION | filters.COMMAND | filters.PHOTO | filters.LOCATION,
-                self._on_update,
-            )
-        )
-        self.application.add_handler(CallbackQueryHandler(self._on_update))
-        self.application.add_handler(PollAnswerHandler(self._on_update))
-        self.application.add_error_handler(self._on_error)
         self._on_event: OnEvent | None = None
         self._poller: asyncio.Task[None] | None = None
         self._offset = 0  # the next getUpdates confirms every update below it
+        self._failures: dict[int, int] = {}  # update id -> failed attempts (not for outages)
 
     async def start(self, on_event: OnEvent) -> None:
         self._on_event = on_event
@@ -189,9 +188,9 @@ class TelegramChannel:
 
         PTB's Updater confirms a batch (by the next getUpdates' offset) as soon as it has put it
         in its in-memory queue, so a crash lost every queued update not yet stored. Here the
-        next getUpdates is asked only after the batch went through the handlers (ingest stores
-        each update before anything else, and ignores one delivered again), so whatever a crash
-        interrupts is still unconfirmed and Telegram delivers it again after the restart.
+        offset moves past an update only after ingest has stored and answered it, so whatever a
+        crash, or a database outage, interrupts is still unconfirmed and Telegram delivers it
+        again (ingest ignores the copies of what was already handled).
         """
         bot, backoff = self.application.bot, 0.0
         while True:
@@ -200,7 +199,6 @@ class TelegramChannel:
                     offset=self._offset or None, timeout=timedelta(seconds=self.poll_timeout),
                     allowed_updates=ALLOWED_UPDATES,
                 )
-                backoff = 0.0
             except InvalidToken:
                 log.error("telegram: the token was refused; long polling stops")
                 raise
@@ -214,9 +212,52 @@ class TelegramChannel:
                 log.warning("telegram: getUpdates failed (%s); again in %.0fs", exc, backoff)
                 await asyncio.sleep(backoff)
                 continue
-            for update in updates:
-                await self.application.process_update(update)  # errors go to `_on_error`
-                self._offset = update.update_id + 1
+            first_failed = await self._handle_batch(updates)
+            if first_failed is None:
+                backoff = 0.0
+                if updates:
+                    self._offset = updates[-1].update_id + 1
+                continue
+            self._offset = first_failed  # confirm what came before it; the rest comes again
+            backoff = min(MAX_POLL_BACKOFF, backoff * 2 or 1.0)
+            await asyncio.sleep(backoff)
+
+    async def _handle_batch(self, updates: list[Update]) -> int | None:
+        """Handle a getUpdates batch; the id of the first update that must come again, if any.
+
+        Each chat's updates are handled in order, and different chats side by side: under load
+        a batch holds many citizens, whose messages then reach the classifiers together (where
+        batching pays) instead of one after another. Within a chat, an update that fails stops
+        the ones after it, so a citizen's messages are never answered out of order.
+        """
+        chats: dict[object, list[Update]] = {}
+        for update in updates:
+            chats.setdefault(_chat_key(update), []).append(update)
+        failed = await asyncio.gather(*(self._handle_chat(chat) for chat in chats.values()))
+        return min((update_id for update_id in failed if update_id is not None), default=None)
+
+    async def _handle_chat(self, updates: list[Update]) -> int | None:
+        for update in updates:
+            try:
+                await self._dispatch(update)
+            except StorageUnavailable as exc:
+                log.warning(
+                    "telegram: update %d waits for the database (%s)", update.update_id, exc
+                )
+                return update.update_id
+            except Exception:
+                attempts = self._failures.get(update.update_id, 0) + 1
+                if attempts >= MAX_HANDLING_ATTEMPTS:  # a poison update must not stall the bot
+                    log.exception(
+                        "telegram: update %d failed %d times; skipped", update.update_id, attempts
+                    )
+                    self._failures.pop(update.update_id, None)
+                    continue
+                self._failures[update.update_id] = attempts
+                log.exception("telegram: handling update %d failed", update.update_id)
+                return update.update_id
+            self._failures.pop(update.update_id, None)
+        return None
 
     async def process_webhook(self, secret: str | None, body: bytes) -> int:
         """Handle one webhook POST; the HTTP status to answer with.
@@ -236,9 +277,6 @@ class TelegramChannel:
             return 400
         await self._deliver(update, event)
         return 200
-
-    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self._dispatch(update)
 
     def _event_of(self, update: Update) -> InboundEvent | None:
         bot = self.application.bot
@@ -261,9 +299,6 @@ class TelegramChannel:
                 log.debug("telegram: could not answer callback: %s", exc)
         if event is not None and self._on_event is not None:
             await self._on_event(event)
-
-    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        log.error("telegram: handling an update failed", exc_info=context.error)
 
     async def send(self, message: OutboundMessage) -> str:
         address = message.address

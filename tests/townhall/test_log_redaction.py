@@ -11,6 +11,7 @@ def test_addresses_phones_and_emails_are_replaced() -> None:
     assert redact_personal(text) == (
         "Flooding at [address] and [address] NW, call [phone] or [email]")
     assert redact_personal("Bus 12 was late on 2026-11-30") == "Bus 12 was late on 2026-11-30"
+    assert redact_personal("interval[0:00:00.600000]") == "interval[0:00:00.600000]"
 
 
 def test_a_handler_with_the_filter_writes_no_personal_detail(caplog) -> None:
