@@ -174,7 +174,11 @@ class Open311Link:
         now = (request.status, request.status_notes, request.expected_datetime)
         if seen == now:
             return None
+        first_reading = case.open311_status is None
         case.open311_status, case.open311_notes, case.open311_expected = now
+        if first_reading and now == ("open", None, None):  # just filed: nothing new to tell
+            queue_card(session, case)
+            return None
         case.open311_error = None
         log_event(session, case, ACTOR, "open311_update",
                   f"{request.status}" + (f": {request.status_notes}" if request.status_notes

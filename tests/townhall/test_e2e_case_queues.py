@@ -123,7 +123,7 @@ async def test_an_unclaimed_case_is_reannounced_then_escalated_across_a_restart(
         ) as harness:
             reannounced = await slack.wait_for(lambda: next(
                 (m for m in slack.messages(ROADS)
-                 if "passed its first-response time" in m.get("text", "")), None))
+                 if "passed its first-response time" in m.get("text", "")), None), timeout=20)
             assert reference in reannounced["text"] and f"<!subteam^{ROADS_TEAM}>" in (
                 reannounced["text"])
             await harness.wait_for_card(
