@@ -43,6 +43,9 @@ class Pipeline:
         self.batch_size = batch_size
         self._queue: asyncio.Queue[tuple[str, asyncio.Future[Classification]]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
+        # how well requests batch under load (`townhall bench pipeline` reports the mean)
+        self.batches = 0
+        self.batched_texts = 0
 
     def classify_batch(self, texts: list[str]) -> list[Classification]:
         """Run every stage over `texts` on the calling thread."""
@@ -64,6 +67,8 @@ class Pipeline:
             while len(batch) < self.batch_size and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             texts = [text for text, _ in batch]
+            self.batches += 1
+            self.batched_texts += len(texts)
             try:
                 results = await asyncio.to_thread(self.classify_batch, texts)
             except Exception as exc:  # a broken stage fails the callers, not the worker

@@ -14,17 +14,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from classifiers.pipeline import Pipeline
 from listening.models import Citizen, Conversation, Message
 from listening.outbox import Outbox, citizen_stream, enqueue
+from listening.prepared import insert_ignoring, upsert
 from listening.trend_tables import MessageVector, pack_vector
 from responders.chain import HandleLater, OpenCase, Reply, ResponderChain, Turn
 from responders.flood import quiet
 from responders.models import Case, CaseAttachment, CaseReporter
 from responders.texts import pick_language, say
-from townhall.db import Database, insert_or_ignore
+from townhall.db import Database
 from townhall.domain import (
     ButtonPress,
     Classification,
@@ -71,91 +73,101 @@ def _kind_of(event: InboundEvent) -> str:
     return "poll_answer" if isinstance(event, PollAnswer) else "message"
 
 
-def _find_message(session: Session, event: InboundEvent) -> Message | None:
-    return session.exec(
-        select(Message).where(
-            Message.channel == event.channel, Message.external_id == event.external_id
-        )
-    ).first()
+_messages = Message.__table__  # type: ignore[attr-defined]
+_citizens = Citizen.__table__  # type: ignore[attr-defined]
+_cases = Case.__table__  # type: ignore[attr-defined]
+_reporters = CaseReporter.__table__  # type: ignore[attr-defined]
+
+# The statements of every message's two transactions (store, finish), prepared once: see
+# listening.prepared for why they are Core rather than the ORM.
+_FIND_MESSAGE = select(
+    _messages.c.id, _messages.c.citizen_id, _messages.c.conversation_id
+).where(
+    _messages.c.channel == bindparam("channel"),
+    _messages.c.external_id == bindparam("external_id"),
+)
+_INSERT_MESSAGE = insert_ignoring(_messages, ["channel", "external_id"], returning="id")
+_INSERT_VECTOR = insert(MessageVector.__table__)  # type: ignore[attr-defined]
+_OPEN_CASE = (
+    select(_cases.c.id, _cases.c.reference)
+    .join(_reporters, _reporters.c.case_id == _cases.c.id)
+    .where(
+        _reporters.c.citizen_id == bindparam("citizen_id"), _cases.c.status != "resolved",
+        _cases.c.opened_by_message_id != bindparam("except_opened_by"),
+    )
+    .order_by(_cases.c.id.desc())
+    .limit(1)
+)
+# mark handled only once: a second finish (recovery racing a slow first one) changes nothing
+_FINISH = (
+    update(_messages)
+    .where(_messages.c.id == bindparam("message_id"), _messages.c.handled_at.is_(None))
+    .returning(_messages.c.id)
+)
+_UPSERT_CITIZEN = upsert(_citizens, ["pseudonym"], ("last_seen_at",),
+                         ("id", "language", "blocked_at"))
+# a platform that tells us the sender's name: it replaces the one stored (it may have changed)
+_UPSERT_NAMED_CITIZEN = upsert(_citizens, ["pseudonym"], ("last_seen_at", "display_name"),
+                               ("id", "language", "blocked_at"))
+_UPSERT_CONVERSATION = upsert(Conversation.__table__,  # type: ignore[attr-defined]
+                              ["citizen_id", "chat_key"], ("last_message_at",), ("id",))
 
 
 def store_event(session: Session, event: InboundEvent, pseudonym: str) -> Stored:
     """Insert the event with its citizen and conversation; report a duplicate instead of failing.
 
-    Every insert is `insert_or_ignore`, so concurrent deliveries of one update (or two first
-    messages of one citizen) resolve to one row each without an error.
+    Every insert is `ON CONFLICT`, so concurrent deliveries of one update (or two first
+    messages of one citizen) resolve to one row each without an error. Five statements: the
+    duplicate check, the citizen and its conversation (inserted or touched, their ids
+    returned), the message, the open case.
     """
-    existing = _find_message(session, event)
+    where = {"channel": event.channel, "external_id": event.external_id}
+    existing = session.execute(_FIND_MESSAGE, where).first()
     if existing is not None:
-        assert existing.id is not None
-        return Stored(existing.id, existing.citizen_id, existing.conversation_id, None, None, True)
+        return Stored(existing.id, existing.citizen_id, existing.conversation_id, None, None,
+                      True)
 
     now = utcnow()
-    insert_or_ignore(
-        session, Citizen,
-        {"channel": event.channel, "pseudonym": pseudonym, "created_at": now,
-         "last_seen_at": now},
-        ["pseudonym"],
-    )
-    citizen = session.exec(select(Citizen).where(Citizen.pseudonym == pseudonym)).one()
-    citizen.display_name = event.sender.display_name or citizen.display_name
-    citizen.last_seen_at = now
-    session.add(citizen)
-    assert citizen.id is not None
+    name = event.sender.display_name
+    citizen = session.execute(
+        (_UPSERT_NAMED_CITIZEN if name else _UPSERT_CITIZEN)(session),
+        {"channel": event.channel, "pseudonym": pseudonym, "display_name": name or None,
+         "created_at": now, "last_seen_at": now},
+    ).one()
 
     address = event.address
     chat_key = f"{address.channel}:{address.chat_id}:{address.thread_id or ''}"
-    insert_or_ignore(
-        session, Conversation,
+    conversation_id = session.execute(
+        _UPSERT_CONVERSATION(session),
         {"citizen_id": citizen.id, "channel": event.channel, "chat_key": chat_key,
          "address": address.as_dict(), "created_at": now, "last_message_at": now},
-        ["citizen_id", "chat_key"],
-    )
-    conversation = session.exec(
-        select(Conversation).where(
-            Conversation.citizen_id == citizen.id, Conversation.chat_key == chat_key
-        )
-    ).one()
-    conversation.last_message_at = now
-    session.add(conversation)
-    assert conversation.id is not None
+    ).scalar_one()
 
-    inserted = insert_or_ignore(
-        session, Message,
-        {
-            "channel": event.channel, "external_id": event.external_id,
-            "citizen_id": citizen.id, "conversation_id": conversation.id,
-            "kind": _kind_of(event),
-            "text": _text_of(event), "event": event_to_dict(event), "sent_at": event.sent_at,
-            "received_at": now,
-        },
-        ["channel", "external_id"],
-    )
-    message = _find_message(session, event)
-    assert message is not None and message.id is not None
-    if not inserted:  # the same update raced in through another task or replica
-        return Stored(message.id, citizen.id, conversation.id, None, None, True)
+    message_id = session.execute(_INSERT_MESSAGE(session), {
+        **where, "citizen_id": citizen.id, "conversation_id": conversation_id,
+        "kind": _kind_of(event), "text": _text_of(event), "event": event_to_dict(event),
+        "sent_at": event.sent_at, "received_at": now,
+    }).scalar()
+    if message_id is None:  # the same update raced in through another task or replica
+        raced = session.execute(_FIND_MESSAGE, where).one()
+        return Stored(raced.id, citizen.id, conversation_id, None, None, True)
     if isinstance(event, InboundMessage):
         for attachment in event.attachments:  # kept by reference; a case claims them later
             session.add(CaseAttachment(
-                message_id=message.id, citizen_id=citizen.id, channel=event.channel,
+                message_id=message_id, citizen_id=citizen.id, channel=event.channel,
                 kind=attachment.kind, ref=attachment.ref[:200], size=attachment.size,
                 latitude=attachment.latitude, longitude=attachment.longitude,
             ))
 
     open_case = _open_case(session, citizen.id)
-    return Stored(message.id, citizen.id, conversation.id, citizen.language, open_case, False,
+    return Stored(message_id, citizen.id, conversation_id, citizen.language, open_case, False,
                   blocked=citizen.blocked_at is not None)
 
 
 def _open_case(session: Session, citizen_id: int, except_opened_by: int = 0) -> OpenCase | None:
     """The citizen's newest open case, except one opened by the message being handled."""
-    case = session.exec(
-        select(Case)
-        .join(CaseReporter, col(CaseReporter.case_id) == col(Case.id))
-        .where(CaseReporter.citizen_id == citizen_id, Case.status != "resolved")
-        .where(Case.opened_by_message_id != except_opened_by)
-        .order_by(col(Case.id).desc())
+    case = session.execute(
+        _OPEN_CASE, {"citizen_id": citizen_id, "except_opened_by": except_opened_by}
     ).first()
     return OpenCase(case.id, case.reference or "") if case and case.id else None
 
@@ -200,25 +212,26 @@ def finish_message(
     keep_vector: bool = True,
 ) -> None:
     """Mark a message handled and queue its replies, in one transaction."""
-    message = session.get(Message, message_id)
-    if message is None or message.handled_at is not None:
-        return
-    message.language = classification.language
-    message.classification = {
+    handled = session.execute(_FINISH, {
+        "message_id": message_id,
         "language": classification.language,
-        "language_score": round(classification.language_score, 4),
-        "labels": classification.labels,
-        "scores": classification.scores,
-        "models": classification.models,
-    }
-    message.category = classification.labels.get("category")
-    message.sentiment = classification.labels.get("sentiment")
-    message.responder = responder
-    message.handled_at = utcnow()
-    session.add(message)
+        "classification": {
+            "language": classification.language,
+            "language_score": round(classification.language_score, 4),
+            "labels": classification.labels,
+            "scores": classification.scores,
+            "models": classification.models,
+        },
+        "category": classification.labels.get("category"),
+        "sentiment": classification.labels.get("sentiment"),
+        "responder": responder,
+        "handled_at": utcnow(),
+    }).first()
+    if handled is None:  # no such message, or handled already
+        return
     if keep_vector and classification.embedding is not None:  # the trends job deletes it
-        vector = pack_vector(classification.embedding)
-        session.add(MessageVector(message_id=message_id, vector=vector))
+        session.execute(_INSERT_VECTOR, {"message_id": message_id,
+                                         "vector": pack_vector(classification.embedding)})
     for index, reply in enumerate(replies):
         enqueue(
             session, key=f"reply:{message_id}" + (f":{index}" if index else ""), kind="message",

@@ -27,6 +27,9 @@ def pack_vector(vector: Any) -> bytes:
 
 def unpack_vectors(blobs: list[bytes], dimension: int) -> np.ndarray:
     """Stacked float32 rows from `pack_vector` blobs (a blob of another size is skipped as 0)."""
+    if all(len(blob) == 2 * dimension for blob in blobs):  # the usual case, in one go
+        packed = np.frombuffer(b"".join(blobs), dtype=np.float16)
+        return packed.reshape(len(blobs), dimension).astype(np.float32)
     matrix = np.zeros((len(blobs), dimension), dtype=np.float32)
     for row, blob in enumerate(blobs):
         if len(blob) == 2 * dimension:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from listening.models import OutboxItem
@@ -20,6 +21,16 @@ from responders.chain import Reply, Turn
 from responders.models import Case, CaseRating, CaseReporter
 from responders.texts import say
 from townhall.domain import CaseStatus, utcnow
+
+_ratings = CaseRating.__table__  # type: ignore[attr-defined]
+# asked for every message of a citizen without an open case: built once
+_COMMENT_TO = (
+    select(_ratings.c.id)
+    .where(_ratings.c.citizen_id == bindparam("citizen_id"),
+           _ratings.c.updated_at >= bindparam("since"), _ratings.c.comment.is_(None))
+    .order_by(_ratings.c.id.desc())
+    .limit(1)
+)
 
 
 class CaseFeedback:
@@ -60,12 +71,9 @@ class CaseFeedback:
         since = utcnow() - self.comment_window
 
         def work(session: Session) -> CaseRating | None:
-            return session.exec(
-                select(CaseRating)
-                .where(CaseRating.citizen_id == citizen_id, CaseRating.updated_at >= since,
-                       col(CaseRating.comment).is_(None))
-                .order_by(col(CaseRating.id).desc())
-            ).first()
+            found = session.execute(
+                _COMMENT_TO, {"citizen_id": citizen_id, "since": since}).scalar()
+            return session.get(CaseRating, found) if found is not None else None
 
         return await self.db.run(work)
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import numpy as np
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam, or_
+from sqlmodel import Session, select
 
 from listening.models import Message
 from listening.outbox import enqueue
@@ -19,23 +20,34 @@ from listening.trend_tables import unpack_vectors
 from responders.case_records import (
     CaseError,
     add_reporter,
-    attach_message,
+    attach_report,
     case_stream,
-    claim_attachments,
     get_case,
     get_open_case,
     log_event,
     notify_reporters,
-    pending_attachments,
     queue_card,
 )
 from responders.cases import CaseService
-from responders.duplicates import DuplicateRule, Report
+from responders.duplicates import Candidates, DuplicateRule, Report
 from responders.models import Case, CaseAttachment, CaseReporter
 from responders.texts import say
 from townhall.domain import Address, CaseStatus, utcnow
 
 OPEN = (CaseStatus.RESOLVED.value,)
+_cases = Case.__table__  # type: ignore[attr-defined]
+# What the duplicate rule reads of each open case of the window (not whole cases): asked for
+# every escalated message, so built once. Cases of another category, which the rule refuses
+# anyway, stay in the database when the rule wants the same category.
+_CANDIDATES = select(
+    _cases.c.id, _cases.c.category, _cases.c.created_at, _cases.c.latitude,
+    _cases.c.longitude, _cases.c.vector,
+).where(
+    _cases.c.status.not_in(OPEN), _cases.c.created_at >= bindparam("since"),
+    _cases.c.vector.is_not(None), _cases.c.merged_into_id.is_(None),
+).order_by(_cases.c.id)
+_SAME_CATEGORY_CANDIDATES = _CANDIDATES.where(
+    or_(_cases.c.category.is_(None), _cases.c.category == bindparam("category")))
 
 
 class CaseMerger:
@@ -50,58 +62,69 @@ class CaseMerger:
         longitude: float | None = None,
     ) -> Case | None:
         """The open case the new report is about, if the rule is sure enough."""
+        if self.rule is None:
+            return None
+        return await self.db.run(lambda session: self.find_duplicate_in(
+            session, vector=vector, category=category, latitude=latitude, longitude=longitude))
+
+    def find_duplicate_in(
+        self, session: Session, *, vector: np.ndarray, category: str | None,
+        latitude: float | None = None, longitude: float | None = None,
+    ) -> Case | None:
+        """`find_duplicate` as part of the caller's unit of work."""
         rule = self.rule
         if rule is None:
             return None
-        since = utcnow() - timedelta(hours=rule.window_hours)
-
-        def work(session: Session) -> list[Case]:
-            return list(session.exec(
-                select(Case).where(
-                    col(Case.status).not_in(OPEN), Case.created_at >= since,
-                    col(Case.vector).is_not(None), col(Case.merged_into_id).is_(None),
-                )
-            ).all())
-
-        candidates = await self.db.run(work)
-        if not candidates:
+        now = utcnow()
+        since = now - timedelta(hours=rule.window_hours)
+        if rule.same_category and category is not None:
+            query, values = _SAME_CATEGORY_CANDIDATES, {"since": since, "category": category}
+        else:
+            query, values = _CANDIDATES, {"since": since}
+        rows = session.execute(query, values).all()
+        if not rows:
             return None
-        matrix = unpack_vectors([c.vector or b"" for c in candidates], self.dimension)
-        reports = [
-            Report(i, matrix[i], c.category, c.created_at, c.latitude, c.longitude)
-            for i, c in enumerate(candidates)
-        ]
-        new = Report(-1, np.asarray(vector, dtype=np.float32), category, utcnow(), latitude,
+        candidates = Candidates(
+            keys=[row.id for row in rows],
+            vectors=unpack_vectors([row.vector or b"" for row in rows], self.dimension),
+            categories=[row.category for row in rows],
+            times=[row.created_at for row in rows],
+            latitudes=[row.latitude for row in rows],
+            longitudes=[row.longitude for row in rows],
+        )
+        new = Report(-1, np.asarray(vector, dtype=np.float32), category, now, latitude,
                      longitude)
-        best = rule.best(new, reports)
-        return candidates[best.key] if best is not None else None
+        best = rule.best_of(new, candidates)
+        return session.get(Case, candidates.keys[best]) if best is not None else None
 
     async def join(
         self, case_id: int, *, citizen_id: int, message_id: int, address: Address,
         language: str, text: str,
     ) -> Case:
         """Attach a citizen's report to an open case as another reporter."""
+        return await self.cases.run(lambda session: self.join_in(
+            session, case_id, citizen_id=citizen_id, message_id=message_id, address=address,
+            language=language, text=text))
 
-        def work(session: Session) -> Case:
-            case = get_open_case(session, case_id)
-            added = add_reporter(session, case, citizen_id=citizen_id, message_id=message_id,
-                                 address=address, language=language)
-            attach_message(session, message_id, case)
-            claim_attachments(
-                session, case, pending_attachments(session, citizen_id, utcnow())
-            )
-            log_event(session, case, "citizen", "reporter_joined" if added else "citizen_message",
-                      text)
-            enqueue(
-                session, key=f"note:message:{message_id}", kind="note",
-                stream=case_stream(case_id),
-                payload={"case_id": case_id, "text": f"(another reporter) {text}",
-                         "author": "citizen"},
-            )
-            queue_card(session, case)
-            return case
-
-        return await self.cases.run(work)
+    def join_in(
+        self, session: Session, case_id: int, *, citizen_id: int, message_id: int,
+        address: Address, language: str, text: str,
+    ) -> Case:
+        """`join` as part of the caller's unit of work."""
+        case = get_open_case(session, case_id)
+        added = add_reporter(session, case, citizen_id=citizen_id, message_id=message_id,
+                             address=address, language=language)
+        attach_report(session, case, message_id, citizen_id, utcnow())
+        log_event(session, case, "citizen", "reporter_joined" if added else "citizen_message",
+                  text)
+        enqueue(
+            session, key=f"note:message:{message_id}", kind="note",
+            stream=case_stream(case_id),
+            payload={"case_id": case_id, "text": f"(another reporter) {text}",
+                     "author": "citizen"},
+        )
+        queue_card(session, case)
+        return case
 
     async def merge(self, source_id: int, target_id: int, staff_id: str) -> Case:
         """Fold `source` into `target`: its reporters, messages and attachments move over, it is

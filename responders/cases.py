@@ -11,25 +11,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from listening.outbox import Outbox, enqueue
 from responders.business_hours import BusinessCalendar
 from responders.case_reads import CaseView, cases_of, load_view, open_case_of
 from responders.case_records import (
+    PENDING_ATTACHMENTS,
     CaseError,
     add_reporter,
     attach_message,
+    attach_report,
     case_stream,
-    claim_attachments,
     get_case,
     get_open_case,
     log_event,
     notify_reporters,
-    pending_attachments,
     queue_card,
 )
-from responders.models import Case, Correction
+from responders.models import Case, CaseAttachment, Correction
 from responders.queues import Queues
 from responders.sla import deadlines
 from responders.texts import say
@@ -38,10 +39,33 @@ from townhall.db import Database
 from townhall.domain import Address, Button, CaseStatus, utcnow
 
 SENTIMENTS = ["negative", "neutral", "positive"]
+_cases = Case.__table__  # type: ignore[attr-defined]
+_CASE_OPENED_BY = select(_cases.c.id).where(  # built once: every escalation asks
+    _cases.c.opened_by_message_id == bindparam("message_id"))
+_attachments = CaseAttachment.__table__  # type: ignore[attr-defined]
+# asked for every escalated message, so built once
+_LAST_PIN = (
+    select(_attachments.c.latitude, _attachments.c.longitude)
+    .where(_attachments.c.citizen_id == bindparam("citizen_id"),
+           _attachments.c.case_id.is_(None),
+           _attachments.c.created_at >= bindparam("since"),
+           _attachments.c.kind == "location", _attachments.c.latitude.is_not(None))
+    .order_by(_attachments.c.id.desc())
+    .limit(1)
+)
 THEN = ("open", "waiting", "resolve")  # what a staff reply does to the case besides answering
 
 
 
+
+
+def pending_location(session: Session, citizen_id: int) -> tuple[float, float] | None:
+    """Where the citizen's report is, when they shared a pin just before writing it: their
+    newest pending pin (`pending_attachments` that are locations)."""
+    last = session.execute(_LAST_PIN, {
+        "citizen_id": citizen_id, "since": utcnow() - PENDING_ATTACHMENTS,
+    }).first()
+    return (last.latitude, last.longitude) if last and last.longitude is not None else None
 
 
 def rating_buttons(case_id: int) -> tuple[Button, ...]:
@@ -74,17 +98,33 @@ class CaseService:
     ) -> Case:
         """Open a case for a message (idempotent per message), route it to its queue, start its
         SLA clocks, and queue its staff card."""
+        return await self.run(lambda session: self.open_in(
+            session, message_id=message_id, citizen_id=citizen_id,
+            conversation_id=conversation_id, address=address, summary=summary,
+            language=language, suggestions=suggestions, labels=labels, abusive=abusive,
+            vector=vector,
+        ))
 
-        def work(session: Session) -> Case:
-            existing = session.exec(
-                select(Case).where(Case.opened_by_message_id == message_id)
-            ).first()
-            if existing is not None:
-                return existing
+    def open_in(
+        self, session: Session, *, message_id: int, citizen_id: int, conversation_id: int,
+        address: Address, summary: str, language: str, suggestions: list[dict],
+        labels: dict[str, str] | None = None, abusive: bool = False, vector: bytes | None = None,
+    ) -> Case:
+        """`open` as part of the caller's unit of work (the escalation decides and opens in
+        one transaction)."""
+        existing = session.execute(_CASE_OPENED_BY, {"message_id": message_id}).scalar()
+        if existing is not None:
+            return get_case(session, existing)
+        # Without autoflush: the reads of the message's and the citizen's attachments (when
+        # there are any) would each flush what came before them, a flush each, where the
+        # commit's one flush does the same. Neither needs to see those writes: an attachment
+        # of the message found again among the citizen's pending ones is claimed twice, by the
+        # same object, with the same result.
+        with session.no_autoflush:
             category = (labels or {}).get("category")
             queue = self.queues.route(
-                category=category, language=language, channel=address.channel, text=summary,
-                abusive=abusive,
+                category=category, language=language, channel=address.channel,
+                text=summary, abusive=abusive,
             )
             now = utcnow()
             due = deadlines(self.calendar, self.queues.sla(queue.id, category), now)
@@ -93,9 +133,10 @@ class CaseService:
                 opened_by_message_id=message_id, channel=address.channel,
                 address=address.as_dict(), summary=summary, language=language,
                 suggestions=suggestions, category=category,
-                sentiment=(labels or {}).get("sentiment"), abusive=abusive, queue=queue.id,
-                first_response_due=due.first_response_due, resolution_due=due.resolution_due,
-                vector=vector, created_at=now, updated_at=now,
+                sentiment=(labels or {}).get("sentiment"), abusive=abusive,
+                queue=queue.id, first_response_due=due.first_response_due,
+                resolution_due=due.resolution_due, vector=vector, created_at=now,
+                updated_at=now,
             )
             session.add(case)
             session.flush()
@@ -103,14 +144,11 @@ class CaseService:
             case.reference = f"{self.prefix}-{case.id:05d}"
             add_reporter(session, case, citizen_id=citizen_id, message_id=message_id,
                          address=address, language=language)
-            attach_message(session, message_id, case)
-            claim_attachments(session, case, pending_attachments(session, citizen_id, now))
+            attach_report(session, case, message_id, citizen_id, now)
             log_event(session, case, "citizen", "opened", summary)
             queue_card(session, case)
             self._submit_to_311(session, case)
             return case
-
-        return await self.run(work)
 
     async def add_citizen_message(self, case_id: int, message_id: int, text: str) -> Case:
         """A citizen wrote again while their case is open: add it to the case and its thread."""
@@ -371,14 +409,7 @@ class CaseService:
 
     async def pending_location(self, citizen_id: int) -> tuple[float, float] | None:
         """Where the citizen's report is, when they shared a pin just before writing it."""
-
-        def work(session: Session) -> tuple[float, float] | None:
-            pins = [a for a in pending_attachments(session, citizen_id, utcnow())
-                    if a.kind == "location" and a.latitude is not None]
-            last = pins[-1] if pins else None
-            return (last.latitude, last.longitude) if last and last.longitude is not None else None
-
-        return await self.db.run(work)
+        return await self.db.run(pending_location, citizen_id)
 
     def _submit_to_311(self, session: Session, case: Case) -> None:
         """Queue the case for the city's 311 system when its category is mapped to a service

@@ -48,6 +48,29 @@ class Report:
         return self.latitude is not None and self.longitude is not None
 
 
+@dataclass(frozen=True, eq=False)
+class Candidates:
+    """Existing reports as columns, row i of each being one report: what the rule compares a
+    new report with in one go. The bot builds it straight from the open cases' columns, which
+    spares a `Report` per open case for every escalated message."""
+
+    keys: list[int]
+    vectors: np.ndarray  # one unit embedding per row
+    categories: list[str | None]
+    times: list[datetime]  # aware
+    latitudes: list[float | None]
+    longitudes: list[float | None]
+
+    @classmethod
+    def of(cls, reports: Sequence[Report]) -> Candidates:
+        return cls(
+            keys=[r.key for r in reports],
+            vectors=np.stack([np.asarray(r.vector, dtype=np.float64) for r in reports]),
+            categories=[r.category for r in reports], times=[r.at for r in reports],
+            latitudes=[r.latitude for r in reports], longitudes=[r.longitude for r in reports],
+        )
+
+
 def _haversine_m(lat1: float, lon1: float, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
     """Great-circle distances from one point to many, in metres (NaN where a coordinate is NaN)."""
     phi1, phi2 = np.radians(lat1), np.radians(lat2)
@@ -91,7 +114,7 @@ class DuplicateRule:
 
     def matches(self, new: Report, existing: Report) -> float | None:
         """The cosine of the two texts if `new` duplicates `existing`, else None."""
-        score = self._scores(new, [existing])[0]
+        score = self._scores(new, Candidates.of([existing]))[0]
         return float(score) if np.isfinite(score) else None
 
     def best(self, new: Report, candidates: Sequence[Report]) -> Report | None:
@@ -99,22 +122,33 @@ class DuplicateRule:
         None. One matrix product over all candidates: an open case list can be long."""
         if not candidates:
             return None
+        index = self.best_of(new, Candidates.of(candidates))
+        return candidates[index] if index is not None else None
+
+    def best_of(self, new: Report, candidates: Candidates) -> int | None:
+        """`best` over candidates given as columns: the index of the one `new` duplicates."""
+        if not candidates.keys:
+            return None
         scores = self._scores(new, candidates)
         index = int(np.argmax(scores))
-        return candidates[index] if np.isfinite(scores[index]) else None
+        return index if np.isfinite(scores[index]) else None
 
-    def _scores(self, new: Report, candidates: Sequence[Report]) -> np.ndarray:
+    def _scores(self, new: Report, candidates: Candidates) -> np.ndarray:
         """Cosine per candidate, -inf where a condition fails (so argmax finds the best match)."""
-        vectors = np.stack([np.asarray(c.vector, dtype=np.float64) for c in candidates])
-        cosine = vectors @ np.asarray(new.vector, dtype=np.float64)
-        hours = np.array([abs((new.at - c.at).total_seconds()) / 3600 for c in candidates])
+        cosine = np.asarray(candidates.vectors, dtype=np.float64) @ np.asarray(
+            new.vector, dtype=np.float64)
+        hours = np.array([abs((new.at - at).total_seconds()) / 3600 for at in candidates.times])
         ok = hours <= self.window_hours
         if self.same_category and new.category is not None:
-            ok &= np.array([c.category in (None, new.category) for c in candidates])
-        located = np.array([c.located for c in candidates]) & new.located
+            ok &= np.array([category in (None, new.category)
+                            for category in candidates.categories])
+        located = np.array([lat is not None and lon is not None for lat, lon in zip(
+            candidates.latitudes, candidates.longitudes, strict=True)]) & new.located
         if new.latitude is not None and new.longitude is not None:
-            lat = np.array([c.latitude if c.located else np.nan for c in candidates], float)
-            lon = np.array([c.longitude if c.located else np.nan for c in candidates], float)
+            lat = np.array([a if ok_ else np.nan for a, ok_ in zip(
+                candidates.latitudes, located, strict=True)], float)
+            lon = np.array([a if ok_ else np.nan for a, ok_ in zip(
+                candidates.longitudes, located, strict=True)], float)
             with np.errstate(invalid="ignore"):  # NaN for candidates without a location
                 near = _haversine_m(new.latitude, new.longitude, lat, lon) <= self.radius_m
             ok &= ~located | near

@@ -57,9 +57,11 @@ def database_away(url: str) -> Iterator[None]:
 
 
 async def healthz(harness: Harness) -> int:
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"{harness.web_url}/healthz") as response:
-            return response.status
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{harness.web_url}/healthz") as response,
+    ):
+        return response.status
 
 
 async def wait_for_health(harness: Harness, status: int, timeout: float) -> None:
