@@ -67,7 +67,8 @@ def suite(postgres_url: str | None, quick: bool = False) -> list[Run]:
                                          *where), pipeline_columns, database, backend))
             runs.append(Run("e2e", ("e2e", "--rate", rate, "--seconds", seconds,
                                     "--backend", backend, *where), e2e_columns, database, backend))
-        runs.append(Run("e2e_max_rate", ("e2e", "--find-max-rate", *where),
+        runs.append(Run("e2e_max_rate", ("e2e", "--find-max-rate", "--rate", "20",
+                                         "--step-seconds", "5" if quick else "20", *where),
                         ("max_rate_p95_200ms",), database, "onnx"))
         runs.append(Run("digest", ("digest", "--messages", messages, *where),
                         ("messages", "digest_s", "queries_s", "charts_s", "peak_rss_mb"),

@@ -14,14 +14,17 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from townhall.cli_audit import audit
+from townhall.cli_bench_all import bench_all
 from townhall.cli_cases import cases_app
 from townhall.cli_chaos import bench_chaos
 from townhall.cli_citizens import citizen_app
 from townhall.cli_digest import bench_digest, digest
 from townhall.cli_duplicates import eval_duplicates
+from townhall.cli_e2e import bench_e2e
 from townhall.cli_faq import faq_app
 from townhall.cli_ml import bench_classify, eval_app, train_app
 from townhall.cli_opinions import eval_opinions, opinions_app
+from townhall.cli_perf import bench_pipeline
 from townhall.cli_polls import poll_app
 from townhall.cli_settings import load_settings
 from townhall.cli_trends import bench_emerging, eval_emerging
@@ -46,6 +49,9 @@ bench_app.command("digest")(bench_digest)
 app.command("digest")(digest)
 bench_app.command("emerging")(bench_emerging)
 bench_app.command("chaos")(bench_chaos)
+bench_app.command("e2e")(bench_e2e)
+bench_app.command("pipeline")(bench_pipeline)
+bench_app.command("all")(bench_all)
 eval_app.command("emerging")(eval_emerging)
 eval_app.command("duplicates")(eval_duplicates)
 eval_app.command("opinions")(eval_opinions)

@@ -553,6 +553,26 @@ async def test_wait_for_sent_times_out_with_a_useful_message(
     assert "'only this'" in text and "reserved" in text and "sendMessage" in text
 
 
+async def test_observers_see_queued_updates_and_successful_sends_only(
+    fake: FakeTelegram, http: aiohttp.ClientSession
+) -> None:
+    seen: list[tuple[str, Any]] = []
+    fake.observers.append(lambda kind, record: seen.append((kind, record.get("chat_id"))))
+    update = fake.user_sends("hello", user_id=1001)
+    assert seen == [("update", None)] and fake.updates[-1] == update
+    await call(http, fake, "sendMessage", chat_id=1001, text="hi")
+    await call(http, fake, "sendMessage", chat_id=1001, text="bad.", parse_mode="MarkdownV2")
+    assert seen == [("update", None), ("sent", 1001)]
+
+    def broken(kind: str, record: Any) -> None:
+        raise RuntimeError("observer bug")
+
+    fake.observers.insert(0, broken)  # kept in `errors`; the others still hear of it
+    status, _ = await call(http, fake, "sendMessage", chat_id=1001, text="again")
+    assert status == 200 and seen[-1] == ("sent", 1001)
+    assert [str(e) for e in fake.errors] == ["observer bug"]
+
+
 async def test_ptb_downloads_a_citizens_photo(fake: FakeTelegram) -> None:
     update = fake.user_sends_photo(
         caption="broken bench", content=b"JPEG-BYTES", width=640, height=480

@@ -84,6 +84,7 @@ class UpdateDelivery(BotApiMethods, CitizenActions):
             errors = spec_errors("Update", update, self._spec)
             self.spec_violations.extend(errors)
         item = _Queued(update, one_shot, done)
+        self._observe("update", update)
         if self._webhook is not None and self._webhook_queue is not None:
             self._webhook_queue.put_nowait(item)
         else:

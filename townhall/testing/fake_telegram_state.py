@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from townhall.testing.fake_telegram_markup import parse_formatted
@@ -57,6 +58,10 @@ class BotApiState:
         self._spec: Spec | None = None
         self.spec_violations: list[str] = []
         self.errors: list[BaseException] = []
+        # called as observer(kind, record) the moment something happens, for timing it:
+        # "update" when a citizen's Update is queued for delivery (getUpdates or webhook),
+        # "sent" when a message the bot sent or edited is recorded in `sent`
+        self.observers: list[Callable[[str, JSON], None]] = []
 
     # -- hooks implemented by the server class -------------------------------------------------
     def _webhook_changed(self, drop_pending: bool) -> None:
@@ -78,6 +83,14 @@ class BotApiState:
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
+
+    def _observe(self, kind: str, record: JSON) -> None:
+        """Tell every observer; an observer's error is kept in `errors`, never raised here."""
+        for observer in self.observers:
+            try:
+                observer(kind, record)
+            except Exception as exc:
+                self.errors.append(exc)
 
     def _next(self, counter: str) -> int:
         self._seq[counter] += 1
@@ -150,6 +163,7 @@ class BotApiState:
         }
         record.update(extra)
         self.sent.append(record)
+        self._observe("sent", record)
         self._changed()
 
     def _reply_target(self, p: Params, chat: JSON) -> JSON | None:
