@@ -15,6 +15,10 @@ In the same run, the same texts go through the classifier stages alone (`Pipelin
 in batches of the pipeline's batch size: no database, no responders), which is the practical
 limit, and through the MiniLM sentence encoder alone. `overhead_ratio` is the full path's rate
 over the stages' rate: 1.0 would mean storage and orchestration cost nothing next to the models.
+The ingest is timed in rounds of about `ROUND_MESSAGES`, each between two halves of the
+stages-alone measurement, so that other work on the machine weighs on both figures alike.
+Latency is per message, from the ingest call to its return; `single_message_p50_ms` is the same
+for messages sent one at a time after the run (a lone message is not held for a batch).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, select
 
 from classifiers.datasets import read_records
+from classifiers.onnx_backend import OnnxEncoder
 from listening.ingest import CLASSIFY_CHARS
 from listening.models import Message, OutboxItem
 from responders.faq import load_knowledge_base
@@ -349,8 +354,8 @@ def run_bench_pipeline(
 ) -> dict[str, Any]:
     """Run the benchmark and return its figures (one JSON-able dict).
 
-    `models`: already loaded models (the tests' session models); they must be of `backend`.
-    Otherwise they are loaded for `backend`, by default the configured `[classifiers] backend`.
+    `models`: already loaded models (the tests' session models), whose backend is reported;
+    otherwise they are loaded for `backend`, by default the configured `[classifiers] backend`.
     """
     if n < 1:
         raise ValueError("n must be at least 1")
@@ -359,6 +364,8 @@ def run_bench_pipeline(
     with throwaway_database(database_url, keep, console, prefix="townhall-bench-pipeline-") as (
         url, work
     ):
+        if models is not None:  # the backend they were loaded for
+            backend = "onnx" if isinstance(models.encoder, OnnxEncoder) else "torch"
         settings = bench_settings(url, work, backend)
         backend = settings.classifiers.backend
         if models is None:
