@@ -30,7 +30,7 @@ def test_the_suite_covers_both_databases_and_both_backends() -> None:
     assert all(r.database == "sqlite" for r in suite(None) if r.database)
     [pipeline_pg_onnx] = [r for r in runs if r.benchmark == "pipeline"
                           and r.database == "postgresql" and r.backend == "onnx"]
-    assert pipeline_pg_onnx.args[:3] == ("pipeline", "--n", "5000")
+    assert pipeline_pg_onnx.args[:3] == ("pipeline", "--n", "2000")
     assert "--database-url" in pipeline_pg_onnx.args
 
 
