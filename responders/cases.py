@@ -56,9 +56,6 @@ _LAST_PIN = (
 THEN = ("open", "waiting", "resolve")  # what a staff reply does to the case besides answering
 
 
-
-
-
 def pending_location(session: Session, citizen_id: int) -> tuple[float, float] | None:
     """Where the citizen's report is, when they shared a pin just before writing it: their
     newest pending pin (`pending_attachments` that are locations)."""
